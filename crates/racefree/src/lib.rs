@@ -1,0 +1,91 @@
+//! Concurrent maps that cannot deadlock on a held guard, behind one
+//! contract.
+//!
+//! Go programs crash with `fatal error: concurrent map writes`; Rust's
+//! compiler rules that out. What Rust programs still hit is the rest:
+//! deadlocks from a guard held across a call, lock poisoning, lost updates
+//! from check-then-act, memory never given back, and the wrong structure for
+//! the workload. racefree answers each:
+//!
+//! - **No guards.** No method returns a reference into the map. Values come
+//!   out by clone or move; anything else happens in a closure. A closure that
+//!   calls back into its own map panics with a message that names both
+//!   operations, instead of hanging.
+//! - **No poisoning.** A panicking closure leaves the map usable and the key
+//!   at its old value.
+//! - **Atomic read-modify-write.** [`get_or_insert_with`], [`update`],
+//!   [`compute`], [`compare_and_swap`] and [`compare_and_remove`] replace
+//!   check-then-act.
+//! - **Memory comes back.** Tables shrink as they empty.
+//! - **One contract.** Every map implements [`ConcurrentMap`], so switching
+//!   is a one-line change, and the same test suite checks them all.
+//!
+//! # Which map?
+//!
+//! | Go pattern | racefree | use it when |
+//! |---|---|---|
+//! | `map` + `sync.RWMutex` | [`LockedMap`] | few threads, or the map is not hot; the baseline |
+//! | `orcaman/concurrent-map` | [`ShardedMap`] | many threads read and write different keys |
+//!
+//! Measure before you choose: the `racefree-bench` tool in this repository
+//! runs the maps side by side on a workload you describe.
+//!
+//! # The contract
+//!
+//! [`ConcurrentMap`] lists the operations, with the Go and Java names beside
+//! them. Every single-key operation is linearizable. Each map's docs have a
+//! "Consistency" section saying what iteration and [`len`] observe while
+//! other threads write, and a "Closures" section saying under which lock a
+//! closure runs and whether it can run twice.
+//!
+//! # Hashing
+//!
+//! Every map hashes with [`DefaultHashBuilder`] unless given another
+//! [`BuildHasher`](std::hash::BuildHasher): a fast hasher seeded per map,
+//! so keys chosen by an attacker cannot be made to collide in advance.
+//!
+//! # Example
+//!
+//! ```
+//! use racefree::{ConcurrentMap, ShardedMap};
+//! use std::thread;
+//!
+//! let sessions = ShardedMap::new();
+//! thread::scope(|s| {
+//!     for worker in 0..4u32 {
+//!         let sessions = &sessions;
+//!         s.spawn(move || {
+//!             // Exactly one thread creates the entry; all see the same value.
+//!             let created_by = sessions.get_or_insert_with("shared", || worker);
+//!             assert_eq!(sessions.get("shared"), Some(created_by));
+//!         });
+//!     }
+//! });
+//! assert_eq!(sessions.len(), 1);
+//! ```
+//!
+//! [`get_or_insert_with`]: ConcurrentMap::get_or_insert_with
+//! [`update`]: ConcurrentMap::update
+//! [`compute`]: ConcurrentMap::compute
+//! [`compare_and_swap`]: ConcurrentMap::compare_and_swap
+//! [`compare_and_remove`]: ConcurrentMap::compare_and_remove
+//! [`len`]: ConcurrentMap::len
+
+#![deny(unsafe_code)]
+
+mod hash;
+mod lock_based;
+mod locked;
+mod locked_table;
+mod map;
+mod sharded;
+mod util;
+
+pub use hash::DefaultHashBuilder;
+pub use locked::LockedMap;
+pub use map::{Action, ConcurrentMap};
+pub use sharded::ShardedMap;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,308 @@
+//! One hash table behind one reader-writer lock: the building block of
+//! [`LockedMap`](crate::LockedMap) (one table) and
+//! [`ShardedMap`](crate::ShardedMap) (many).
+//!
+//! Every method takes the key's hash, computed once by the map, and the map's
+//! hasher for when the table grows or shrinks. No method hands out a
+//! reference that outlives the lock.
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::hash::{BuildHasher, Hash};
+use std::mem;
+use std::ops::{ControlFlow, Deref, DerefMut};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
+use parking_lot::{RwLock, RwLockWriteGuard};
+
+use crate::Action;
+
+/// A table shrinks when it is less than one eighth full, to twice its
+/// length. Growth doubles, so a table must lose three quarters of its
+/// entries between two shrinks: the cost stays amortised O(1) per removal.
+const SHRINK_BELOW: usize = 8;
+/// Tables this small are never shrunk; it is not worth the rehash.
+const MIN_SHRINK_CAPACITY: usize = 64;
+
+pub(crate) struct LockedTable<K, V> {
+    /// The entries, each key once.
+    table: RwLock<HashTable<(K, V)>>,
+    /// A copy of `table.len()`, so that `len()` takes no lock. Written only
+    /// through [`WriteGuard`], which stores it when the lock is released
+    /// (also on unwind), so it equals the table's length whenever the lock
+    /// is free. `Relaxed`: it is an estimate that publishes no other memory.
+    len: AtomicUsize,
+}
+
+/// The write lock, which refreshes the length copy when released.
+struct WriteGuard<'a, K, V> {
+    table: RwLockWriteGuard<'a, HashTable<(K, V)>>,
+    len: &'a AtomicUsize,
+}
+
+impl<K, V> Deref for WriteGuard<'_, K, V> {
+    type Target = HashTable<(K, V)>;
+    fn deref(&self) -> &Self::Target {
+        &self.table
+    }
+}
+
+impl<K, V> DerefMut for WriteGuard<'_, K, V> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.table
+    }
+}
+
+impl<K, V> Drop for WriteGuard<'_, K, V> {
+    fn drop(&mut self) {
+        self.len.store(self.table.len(), Relaxed);
+    }
+}
+
+/// Rehashes an entry when the table resizes.
+fn rehash<K: Hash, V, S: BuildHasher>(hasher: &S) -> impl Fn(&(K, V)) -> u64 + '_ {
+    move |(k, _)| hasher.hash_one(k)
+}
+
+/// Matches an entry by a borrowed form of its key.
+fn matches<K: Borrow<Q>, V, Q: Eq + ?Sized>(key: &Q) -> impl Fn(&(K, V)) -> bool + '_ {
+    move |(k, _)| k.borrow() == key
+}
+
+impl<K, V> LockedTable<K, V> {
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Self {
+            table: RwLock::new(HashTable::with_capacity(capacity)),
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    fn write(&self) -> WriteGuard<'_, K, V> {
+        WriteGuard {
+            table: self.table.write(),
+            len: &self.len,
+        }
+    }
+
+    /// The number of entries when the lock was last released.
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Relaxed)
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.table.read().capacity()
+    }
+
+    pub(crate) fn get_with<Q, R>(&self, hash: u64, key: &Q, f: impl FnOnce(&V) -> R) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let table = self.table.read();
+        table.find(hash, matches(key)).map(|(_, v)| f(v))
+    }
+
+    pub(crate) fn insert<S>(&self, hasher: &S, hash: u64, key: K, value: V) -> Option<V>
+    where
+        K: Hash + Eq,
+        S: BuildHasher,
+    {
+        let mut table = self.write();
+        match table.entry(hash, |(k, _)| *k == key, rehash(hasher)) {
+            Entry::Occupied(mut entry) => Some(mem::replace(&mut entry.get_mut().1, value)),
+            Entry::Vacant(entry) => {
+                entry.insert((key, value));
+                None
+            }
+        }
+    }
+
+    /// Returns the value for `key`, first storing `make()` if it is absent,
+    /// and whether it was present. Hits take only the read lock.
+    pub(crate) fn get_or_insert_with<S>(
+        &self,
+        hasher: &S,
+        hash: u64,
+        key: K,
+        make: impl FnOnce() -> V,
+    ) -> (V, bool)
+    where
+        K: Hash + Eq,
+        V: Clone,
+        S: BuildHasher,
+    {
+        if let Some(found) = self.get_with(hash, &key, V::clone) {
+            return (found, true);
+        }
+        let mut table = self.write();
+        match table.entry(hash, |(k, _)| *k == key, rehash(hasher)) {
+            Entry::Occupied(entry) => (entry.get().1.clone(), true),
+            Entry::Vacant(entry) => {
+                let value = make();
+                (entry.insert((key, value)).get().1.clone(), false)
+            }
+        }
+    }
+
+    pub(crate) fn remove<Q, S>(&self, hasher: &S, hash: u64, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q> + Hash,
+        Q: Eq + ?Sized,
+        S: BuildHasher,
+    {
+        self.remove_if(hasher, hash, key, |_| true)
+    }
+
+    /// Removes `key` if it is present and `condition(value)` holds.
+    pub(crate) fn remove_if<Q, S>(
+        &self,
+        hasher: &S,
+        hash: u64,
+        key: &Q,
+        condition: impl FnOnce(&V) -> bool,
+    ) -> Option<V>
+    where
+        K: Borrow<Q> + Hash,
+        Q: Eq + ?Sized,
+        S: BuildHasher,
+    {
+        let mut table = self.write();
+        let entry = table.find_entry(hash, matches(key)).ok()?;
+        if !condition(&entry.get().1) {
+            return None;
+        }
+        let ((_, value), _) = entry.remove();
+        shrink_if_sparse(&mut table, hasher);
+        Some(value)
+    }
+
+    pub(crate) fn compare_and_swap<Q>(
+        &self,
+        hash: u64,
+        key: &Q,
+        current: &V,
+        new: V,
+    ) -> Result<(), V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+        V: PartialEq,
+    {
+        let mut table = self.write();
+        match table.find_mut(hash, matches(key)) {
+            Some((_, value)) if *value == *current => {
+                *value = new;
+                Ok(())
+            }
+            _ => Err(new),
+        }
+    }
+
+    pub(crate) fn update<Q>(&self, hash: u64, key: &Q, f: impl FnOnce(&V) -> V) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let mut table = self.write();
+        match table.find_mut(hash, matches(key)) {
+            Some((_, value)) => {
+                *value = f(value);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn compute<S>(
+        &self,
+        hasher: &S,
+        hash: u64,
+        key: K,
+        f: impl FnOnce(Option<&V>) -> Action<V>,
+    ) -> Option<V>
+    where
+        K: Hash + Eq,
+        S: BuildHasher,
+    {
+        let mut table = self.write();
+        let previous = match table.entry(hash, |(k, _)| *k == key, rehash(hasher)) {
+            Entry::Occupied(mut entry) => match f(Some(&entry.get().1)) {
+                Action::Keep => None,
+                Action::Set(value) => Some(mem::replace(&mut entry.get_mut().1, value)),
+                Action::Remove => Some(entry.remove().0.1),
+            },
+            Entry::Vacant(entry) => {
+                if let Action::Set(value) = f(None) {
+                    entry.insert((key, value));
+                }
+                None
+            }
+        };
+        shrink_if_sparse(&mut table, hasher);
+        previous
+    }
+
+    /// Calls `f` on a copy of the entries, taken under the read lock and
+    /// visited after it is released, so that `f` may call into the map.
+    pub(crate) fn for_each(&self, f: &mut impl FnMut(&K, &V) -> ControlFlow<()>) -> ControlFlow<()>
+    where
+        K: Clone,
+        V: Clone,
+    {
+        let copy: Vec<(K, V)> = self.table.read().iter().cloned().collect();
+        copy.iter().try_for_each(|(k, v)| f(k, v))
+    }
+
+    pub(crate) fn retain<S>(&self, hasher: &S, f: &mut impl FnMut(&K, &V) -> bool)
+    where
+        K: Hash,
+        S: BuildHasher,
+    {
+        let mut table = self.write();
+        table.retain(|(k, v)| f(k, v));
+        shrink_if_sparse(&mut table, hasher);
+    }
+
+    /// Empties the table and gives its memory back. The entries are dropped
+    /// after the lock is released.
+    pub(crate) fn clear(&self) {
+        let old = mem::take(&mut *self.write());
+        drop(old);
+    }
+
+    pub(crate) fn shrink_to_fit<S>(&self, hasher: &S)
+    where
+        K: Hash,
+        S: BuildHasher,
+    {
+        self.write().shrink_to_fit(rehash(hasher));
+    }
+
+    pub(crate) fn debug_entries(&self, out: &mut fmt::DebugMap<'_, '_>)
+    where
+        K: fmt::Debug,
+        V: fmt::Debug,
+    {
+        out.entries(self.table.read().iter().map(|(k, v)| (k, v)));
+    }
+}
+
+impl<K: Clone, V: Clone> Clone for LockedTable<K, V> {
+    fn clone(&self) -> Self {
+        let table = self.table.read().clone();
+        Self {
+            len: AtomicUsize::new(table.len()),
+            table: RwLock::new(table),
+        }
+    }
+}
+
+/// Gives memory back once a table is mostly empty (see [`SHRINK_BELOW`]).
+fn shrink_if_sparse<K: Hash, V, S: BuildHasher>(table: &mut HashTable<(K, V)>, hasher: &S) {
+    let capacity = table.capacity();
+    if capacity >= MIN_SHRINK_CAPACITY && table.len() < capacity / SHRINK_BELOW {
+        table.shrink_to(table.len() * 2, rehash(hasher));
+    }
+}

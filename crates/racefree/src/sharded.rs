@@ -1,0 +1,195 @@
+//! [`ShardedMap`]: many cache-padded locked tables, chosen by hash.
+
+use std::sync::OnceLock;
+use std::thread;
+
+use crossbeam_utils::CachePadded;
+
+use crate::DefaultHashBuilder;
+use crate::lock_based::impl_lock_based_map;
+use crate::locked_table::LockedTable;
+
+/// A hash map split into shards, each a hash table behind its own
+/// reader-writer lock: Go's `orcaman/concurrent-map`, and the design of
+/// `dashmap`, without guards that can deadlock.
+///
+/// A key's shard is chosen by bits of its hash, so threads working on
+/// different keys mostly take different locks, and each shard's lock sits
+/// on its own cache line so they do not slow each other through false
+/// sharing. This is the general-purpose choice when many threads both read
+/// and write.
+///
+/// The default shard count is four times the number of cores, rounded up
+/// to a power of two (as dashmap does); [`with_shards`](Self::with_shards)
+/// sets it. More shards mean less contention and a little more memory and
+/// iteration overhead.
+///
+/// # Consistency
+///
+/// - Every single-key operation is linearizable.
+/// - [`for_each`](crate::ConcurrentMap::for_each) copies one shard at a time
+///   under its read lock and calls the callback with no lock held. Every key
+///   present for the whole call is visited exactly once (a key lives in one
+///   shard), each value is one the key held during the call, and the
+///   callback may call any method of the map. Different shards are copied at
+///   different instants, so the whole is not one atomic snapshot.
+/// - [`len`](crate::ConcurrentMap::len) takes no lock: it adds up per-shard
+///   counts, each kept beside its shard's lock and written only by that
+///   shard's writers, so it never becomes a contended line. It is exact when
+///   no write is under way, and otherwise an estimate between the smallest
+///   and largest length the map had during the call.
+///
+/// # Closures
+///
+/// Closures run once per call, under the key's shard lock: the read lock
+/// for `get_with`, the write lock for the others (`retain` takes each
+/// shard's write lock in turn). A closure that calls back into the same map
+/// panics with a message naming both operations instead of deadlocking.
+///
+/// # Memory
+///
+/// Removed, replaced and cleared entries are dropped before the call
+/// returns. Each shard shrinks by itself once it is less than an eighth
+/// full, [`clear`](crate::ConcurrentMap::clear) frees all shards, and
+/// [`shrink_to_fit`](Self::shrink_to_fit) shrinks them as far as possible.
+///
+/// # Examples
+///
+/// ```
+/// use racefree::{ConcurrentMap, ShardedMap};
+/// use std::thread;
+///
+/// let hits: ShardedMap<String, u64> = ShardedMap::new();
+/// thread::scope(|s| {
+///     for _ in 0..4 {
+///         s.spawn(|| {
+///             for page in ["/", "/about", "/"] {
+///                 hits.compute(page.to_owned(), |n| racefree::Action::Set(n.map_or(1, |n| n + 1)));
+///             }
+///         });
+///     }
+/// });
+/// assert_eq!(hits.get("/"), Some(8));
+/// assert_eq!(hits.get("/about"), Some(4));
+/// ```
+pub struct ShardedMap<K, V, S = DefaultHashBuilder> {
+    /// Invariant: a power-of-two number of shards, at least one.
+    shards: Box<[CachePadded<LockedTable<K, V>>]>,
+    /// `log2(shards.len())`: how many hash bits pick the shard.
+    shard_bits: u32,
+    hasher: S,
+}
+
+/// Four shards per core, as a power of two; computed once because reading
+/// the core count can touch the file system (cgroup limits).
+fn default_shard_count() -> usize {
+    static COUNT: OnceLock<usize> = OnceLock::new();
+    *COUNT.get_or_init(|| {
+        let cores = thread::available_parallelism().map_or(1, |n| n.get());
+        (cores * 4).next_power_of_two()
+    })
+}
+
+impl<K, V> ShardedMap<K, V> {
+    /// An empty map with the default hasher and shard count.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty map with room for `capacity` entries before it allocates.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self::with_capacity_and_hasher(capacity, DefaultHashBuilder::default())
+    }
+
+    /// An empty map with `shards` shards, rounded up to a power of two.
+    ///
+    /// # Panics
+    ///
+    /// If `shards` is zero.
+    ///
+    /// ```
+    /// use racefree::ShardedMap;
+    ///
+    /// let map: ShardedMap<u64, u64> = ShardedMap::with_shards(12);
+    /// assert_eq!(map.shard_count(), 16);
+    /// ```
+    pub fn with_shards(shards: usize) -> Self {
+        Self::with_capacity_hasher_and_shards(0, DefaultHashBuilder::default(), shards)
+    }
+}
+
+impl<K, V, S> ShardedMap<K, V, S> {
+    /// An empty map that hashes keys with `hasher`.
+    ///
+    /// ```
+    /// use racefree::{ConcurrentMap, ShardedMap};
+    /// use std::hash::RandomState;
+    ///
+    /// let map = ShardedMap::with_hasher(RandomState::new());
+    /// map.insert("k", 1);
+    /// ```
+    pub fn with_hasher(hasher: S) -> Self {
+        Self::with_capacity_and_hasher(0, hasher)
+    }
+
+    /// An empty map with room for `capacity` entries, hashing with `hasher`.
+    pub fn with_capacity_and_hasher(capacity: usize, hasher: S) -> Self {
+        Self::with_capacity_hasher_and_shards(capacity, hasher, default_shard_count())
+    }
+
+    /// An empty map with room for `capacity` entries, hashing with `hasher`,
+    /// with `shards` shards rounded up to a power of two.
+    ///
+    /// # Panics
+    ///
+    /// If `shards` is zero or more than 2<sup>16</sup>.
+    pub fn with_capacity_hasher_and_shards(capacity: usize, hasher: S, shards: usize) -> Self {
+        assert!(
+            (1..=1 << 16).contains(&shards),
+            "ShardedMap needs between 1 and 65536 shards, got {shards}"
+        );
+        let shards = shards.next_power_of_two();
+        let per_shard = capacity.div_ceil(shards);
+        Self {
+            shards: (0..shards)
+                .map(|_| CachePadded::new(LockedTable::with_capacity(per_shard)))
+                .collect(),
+            shard_bits: shards.trailing_zeros(),
+            hasher,
+        }
+    }
+
+    /// The number of shards.
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// The shard that owns `hash`. It uses the bits just below the top
+    /// seven: hashbrown takes its per-entry tag from the top seven bits and
+    /// its bucket index from the low bits, and a shard index taken from
+    /// either would leave every key in a shard sharing them.
+    fn table_for(&self, hash: u64) -> &LockedTable<K, V> {
+        let index = (hash << 7) >> 1 >> (63 - self.shard_bits);
+        &self.shards[index as usize]
+    }
+
+    fn tables(&self) -> impl Iterator<Item = &LockedTable<K, V>> {
+        self.shards.iter().map(|shard| &**shard)
+    }
+}
+
+impl<K: Clone, V: Clone, S: Clone> Clone for ShardedMap<K, V, S> {
+    fn clone(&self) -> Self {
+        Self {
+            shards: self
+                .shards
+                .iter()
+                .map(|s| CachePadded::new((**s).clone()))
+                .collect(),
+            shard_bits: self.shard_bits,
+            hasher: self.hasher.clone(),
+        }
+    }
+}
+
+impl_lock_based_map!(ShardedMap);

@@ -1,0 +1,3 @@
+//! Building blocks shared by the maps.
+
+pub(crate) mod reentry;
