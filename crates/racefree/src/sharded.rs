@@ -164,6 +164,20 @@ impl<K, V, S> ShardedMap<K, V, S> {
         self.shards.len()
     }
 
+    /// How many entries each shard holds, in shard order: a way to see
+    /// whether a custom hasher spreads keys evenly. Each count is read
+    /// without locking, as in [`len`](crate::ConcurrentMap::len).
+    ///
+    /// ```
+    /// use racefree::{ConcurrentMap, ShardedMap};
+    ///
+    /// let map: ShardedMap<u32, ()> = (0..1000).map(|i| (i, ())).collect();
+    /// assert_eq!(map.shard_lengths().iter().sum::<usize>(), 1000);
+    /// ```
+    pub fn shard_lengths(&self) -> Vec<usize> {
+        self.tables().map(LockedTable::len).collect()
+    }
+
     /// The shard that owns `hash`. It uses the bits just below the top
     /// seven: hashbrown takes its per-entry tag from the top seven bits and
     /// its bucket index from the low bits, and a shard index taken from

@@ -3,7 +3,7 @@
 //! A new map joins every suite by getting a [`Family`] here and a line in
 //! [`map_tests!`].
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_macros, unused_imports)]
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher, Hash};
