@@ -14,40 +14,47 @@ macro_rules! impl_lock_based_map {
             K: ::std::hash::Hash + Eq,
             S: ::std::hash::BuildHasher,
         {
-            /// Refuses a call from inside one of this map's own closures,
-            /// then marks this thread as running `operation` on this map.
-            fn enter(&self, operation: &'static str) -> $crate::util::reentry::Scope {
-                let id = self as *const Self as usize;
-                $crate::util::reentry::check(id, stringify!($map), operation);
-                $crate::util::reentry::enter(id, operation)
+            /// Refuses a call from inside one of this map's own closures.
+            #[inline]
+            fn check(&self, operation: &'static str) {
+                $crate::util::reentry::check(
+                    self as *const Self as usize,
+                    stringify!($map),
+                    operation,
+                );
             }
 
-            /// [`enter`](Self::enter), then hash `key` and find its table.
+            /// Marks this thread as running a closure of `operation` on this
+            /// map, so that a call back into the map panics instead of
+            /// deadlocking. Only operations that run user closures need it.
+            #[inline]
+            fn closure_scope(&self, operation: &'static str) -> $crate::util::reentry::Scope {
+                $crate::util::reentry::enter(self as *const Self as usize, operation)
+            }
+
+            /// [`check`](Self::check), then hash `key` and find its table.
+            #[inline]
             fn locate<'a, Q: ::std::hash::Hash + ?Sized>(
                 &'a self,
                 operation: &'static str,
                 key: &Q,
-            ) -> (
-                &'a $crate::locked_table::LockedTable<K, V>,
-                u64,
-                $crate::util::reentry::Scope,
-            ) {
-                let scope = self.enter(operation);
+            ) -> (&'a $crate::locked_table::LockedTable<K, V>, u64) {
+                self.check(operation);
                 let hash = self.hasher.hash_one(key);
-                (self.table_for(hash), hash, scope)
+                (self.table_for(hash), hash)
             }
 
             /// Gives back memory the map no longer needs. Removals already
             /// shrink a table once it is less than an eighth full; this
             /// shrinks every table as far as its entries allow.
             pub fn shrink_to_fit(&self) {
-                let _scope = self.enter("shrink_to_fit");
+                self.check("shrink_to_fit");
                 self.tables().for_each(|t| t.shrink_to_fit(&self.hasher));
             }
 
             /// How many entries the map can hold before it allocates.
             pub fn capacity(&self) -> usize {
-                let _scope = self.enter("capacity");
+                self.check("capacity");
                 self.tables().map(|t| t.capacity()).sum()
             }
 
@@ -69,12 +76,33 @@ macro_rules! impl_lock_based_map {
                 F: FnOnce(&V) -> R + Send,
                 R: Send,
             {
-                let (table, hash, _scope) = self.locate("get_with", key);
+                let (table, hash) = self.locate("get_with", key);
+                let _scope = self.closure_scope("get_with");
                 table.get_with(hash, key, f)
             }
 
+            fn get<Q>(&self, key: &Q) -> Option<V>
+            where
+                K: ::std::borrow::Borrow<Q>,
+                Q: ::std::hash::Hash + Eq + Sync + ?Sized,
+                V: Clone + Send,
+            {
+                // No closure scope: only the map's own code runs under the lock.
+                let (table, hash) = self.locate("get", key);
+                table.get_with(hash, key, V::clone)
+            }
+
+            fn contains_key<Q>(&self, key: &Q) -> bool
+            where
+                K: ::std::borrow::Borrow<Q>,
+                Q: ::std::hash::Hash + Eq + Sync + ?Sized,
+            {
+                let (table, hash) = self.locate("contains_key", key);
+                table.get_with(hash, key, |_| ()).is_some()
+            }
+
             fn insert(&self, key: K, value: V) -> Option<V> {
-                let (table, hash, _scope) = self.locate("insert", &key);
+                let (table, hash) = self.locate("insert", &key);
                 table.insert(&self.hasher, hash, key, value)
             }
 
@@ -82,7 +110,7 @@ macro_rules! impl_lock_based_map {
             where
                 V: Clone,
             {
-                let (table, hash, _scope) = self.locate("get_or_insert", &key);
+                let (table, hash) = self.locate("get_or_insert", &key);
                 table.get_or_insert_with(&self.hasher, hash, key, || value)
             }
 
@@ -91,7 +119,8 @@ macro_rules! impl_lock_based_map {
                 V: Clone,
                 F: FnOnce() -> V + Send,
             {
-                let (table, hash, _scope) = self.locate("get_or_insert_with", &key);
+                let (table, hash) = self.locate("get_or_insert_with", &key);
+                let _scope = self.closure_scope("get_or_insert_with");
                 table.get_or_insert_with(&self.hasher, hash, key, f).0
             }
 
@@ -100,7 +129,7 @@ macro_rules! impl_lock_based_map {
                 K: ::std::borrow::Borrow<Q>,
                 Q: ::std::hash::Hash + Eq + Sync + ?Sized,
             {
-                let (table, hash, _scope) = self.locate("remove", key);
+                let (table, hash) = self.locate("remove", key);
                 table.remove(&self.hasher, hash, key)
             }
 
@@ -110,7 +139,7 @@ macro_rules! impl_lock_based_map {
                 Q: ::std::hash::Hash + Eq + Sync + ?Sized,
                 V: PartialEq + Sync,
             {
-                let (table, hash, _scope) = self.locate("compare_and_swap", key);
+                let (table, hash) = self.locate("compare_and_swap", key);
                 table.compare_and_swap(hash, key, current, new)
             }
 
@@ -120,7 +149,7 @@ macro_rules! impl_lock_based_map {
                 Q: ::std::hash::Hash + Eq + Sync + ?Sized,
                 V: PartialEq + Sync,
             {
-                let (table, hash, _scope) = self.locate("compare_and_remove", key);
+                let (table, hash) = self.locate("compare_and_remove", key);
                 table
                     .remove_if(&self.hasher, hash, key, |value| value == current)
                     .is_some()
@@ -132,7 +161,8 @@ macro_rules! impl_lock_based_map {
                 Q: ::std::hash::Hash + Eq + Sync + ?Sized,
                 F: FnMut(&V) -> V + Send,
             {
-                let (table, hash, _scope) = self.locate("update", key);
+                let (table, hash) = self.locate("update", key);
+                let _scope = self.closure_scope("update");
                 table.update(hash, key, f)
             }
 
@@ -140,7 +170,8 @@ macro_rules! impl_lock_based_map {
             where
                 F: FnMut(Option<&V>) -> $crate::Action<V> + Send,
             {
-                let (table, hash, _scope) = self.locate("compute", &key);
+                let (table, hash) = self.locate("compute", &key);
+                let _scope = self.closure_scope("compute");
                 table.compute(&self.hasher, hash, key, f)
             }
 
@@ -151,7 +182,7 @@ macro_rules! impl_lock_based_map {
                 F: FnMut(&K, &V) -> ::std::ops::ControlFlow<()> + Send,
             {
                 // No scope: the callback runs with no lock held and may call the map.
-                drop(self.enter("for_each"));
+                self.check("for_each");
                 for table in self.tables() {
                     if table.for_each(&mut f).is_break() {
                         return;
@@ -163,7 +194,8 @@ macro_rules! impl_lock_based_map {
             where
                 F: FnMut(&K, &V) -> bool + Send,
             {
-                let _scope = self.enter("retain");
+                self.check("retain");
+                let _scope = self.closure_scope("retain");
                 self.tables().for_each(|t| t.retain(&self.hasher, &mut f));
             }
 
@@ -172,7 +204,7 @@ macro_rules! impl_lock_based_map {
             }
 
             fn clear(&self) {
-                let _scope = self.enter("clear");
+                self.check("clear");
                 self.tables().for_each(|t| t.clear());
             }
         }

@@ -11,13 +11,12 @@ use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::mem;
 use std::ops::{ControlFlow, Deref, DerefMut};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-
-use hashbrown::HashTable;
-use hashbrown::hash_table::Entry;
-use parking_lot::{RwLock, RwLockWriteGuard};
+use std::sync::atomic::Ordering::Relaxed;
 
 use crate::Action;
+use crate::util::sync::{AtomicUsize, RwLock, RwLockWriteGuard};
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 
 /// A table shrinks when it is less than one eighth full, to twice its
 /// length. Growth doubles, so a table must lose three quarters of its

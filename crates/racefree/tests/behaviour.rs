@@ -189,15 +189,16 @@ fn for_each_callback_may_call_every_method<F: Family>() {
     assert_eq!(map.snapshot(), (0..64).map(|i| (i, i)).collect());
 }
 
+/// An operation that runs a closure, named, and a way to call it on `M` with
+/// a closure body.
+type OuterCall<M> = (&'static str, fn(&M, &(dyn Fn() + Sync)));
+
 /// SEMANTICS.md: a closure that calls back into its own map either works
 /// or panics with a message naming the map and the operation; never hangs.
 fn reentrant_closures_panic_instead_of_hanging<F: Family>() {
     let map = Arc::new(new_map::<F, u32, u32>());
     map.insert(1, 1);
-    let outer: [(
-        &str,
-        fn(&F::Map<u32, u32, racefree::DefaultHashBuilder>, &(dyn Fn() + Sync)),
-    ); 5] = [
+    let outer: [OuterCall<F::Map<u32, u32, racefree::DefaultHashBuilder>>; 5] = [
         ("get_with", |m, call| _ = m.get_with(&1, |_| call())),
         ("update", |m, call| {
             _ = m.update(&1, |v| {

@@ -1,3 +1,4 @@
 //! Building blocks shared by the maps.
 
 pub(crate) mod reentry;
+pub(crate) mod sync;

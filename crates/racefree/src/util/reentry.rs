@@ -12,7 +12,7 @@
 //! the same in reverse, and a rule that holds for every call is one a user
 //! can rely on.
 
-use std::cell::Cell;
+use super::sync::thread_local_cell;
 
 /// The closure this thread is running inside a map's lock.
 #[derive(Clone, Copy)]
@@ -23,15 +23,14 @@ struct Active {
     operation: &'static str,
 }
 
-thread_local! {
-    static ACTIVE: Cell<Option<Active>> = const { Cell::new(None) };
-}
+thread_local_cell!(ACTIVE: Option<Active> = None);
 
 /// Marks the current thread as running a closure of `operation` on `map`
 /// until the returned scope is dropped (also on unwind).
+#[inline]
 pub(crate) fn enter(map: usize, operation: &'static str) -> Scope {
     Scope {
-        previous: ACTIVE.replace(Some(Active { map, operation })),
+        previous: ACTIVE.with(|active| active.replace(Some(Active { map, operation }))),
     }
 }
 
@@ -42,30 +41,40 @@ pub(crate) struct Scope {
 }
 
 impl Drop for Scope {
+    #[inline]
     fn drop(&mut self) {
-        ACTIVE.set(self.previous);
+        ACTIVE.with(|active| active.set(self.previous));
     }
 }
 
 /// Panics if the current thread is inside a closure running under a lock of
-/// `map`.
+/// `map`. Inlined: it runs on every call, and is one thread-local read.
+#[inline]
 #[track_caller]
-pub(crate) fn check(map: usize, map_name: &str, operation: &str) {
-    if let Some(active) = ACTIVE.get()
+pub(crate) fn check(map: usize, map_name: &'static str, operation: &'static str) {
+    if let Some(active) = ACTIVE.with(|active| active.get())
         && active.map == map
     {
-        panic!(
-            "racefree::{map_name}::{operation} was called from inside the closure passed to \
-             {map_name}::{outer} on the same map. That closure runs while the map holds a lock, \
-             so the call would deadlock. Return what you need from the closure and make the call \
-             after {map_name}::{outer} returns, or use for_each, whose callback may call the map.",
-            outer = active.operation,
-        );
+        reentered(map_name, operation, active.operation);
     }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn reentered(map_name: &str, operation: &str, outer: &str) -> ! {
+    panic!(
+        "racefree::{map_name}::{operation} was called from inside the closure passed to \
+         {map_name}::{outer} on the same map. That closure runs while the map holds a lock, \
+         so the call would deadlock. Return what you need from the closure and make the call \
+         after {map_name}::{outer} returns, or use for_each, whose callback may call the map."
+    );
 }
 
 /// Whether the current thread is inside a closure running under a lock of
 /// `map`.
 pub(crate) fn is_active(map: usize) -> bool {
-    ACTIVE.get().is_some_and(|active| active.map == map)
+    ACTIVE
+        .with(|active| active.get())
+        .is_some_and(|active| active.map == map)
 }

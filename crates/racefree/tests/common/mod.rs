@@ -84,14 +84,25 @@ impl Family for Sharded {
 ///
 /// `map_tests!(a, b)` expects `fn a<F: Family>()` and `fn b<F: Family>()`
 /// in the calling file and makes `locked::a`, `sharded::a`, ...
+/// `map_tests!(ignored: a, b)` marks them `#[ignore]`, for stress tests that
+/// `.ci/run` runs in release.
 macro_rules! map_tests {
+    (ignored: $($test:ident),* $(,)?) => {
+        $crate::common::map_tests!(@with [#[ignore = "stress test: .ci/run runs it in release"]] $($test),*);
+    };
     ($($test:ident),* $(,)?) => {
+        $crate::common::map_tests!(@with [] $($test),*);
+    };
+    (@with $attrs:tt $($test:ident),*) => {
         mod locked {
-            $( #[test] fn $test() { super::$test::<crate::common::Locked>() } )*
+            $( $crate::common::map_tests!(@one $attrs Locked $test); )*
         }
         mod sharded {
-            $( #[test] fn $test() { super::$test::<crate::common::Sharded>() } )*
+            $( $crate::common::map_tests!(@one $attrs Sharded $test); )*
         }
+    };
+    (@one [$($attr:tt)*] $family:ident $test:ident) => {
+        $($attr)* #[test] fn $test() { super::$test::<$crate::common::$family>() }
     };
 }
 pub(crate) use map_tests;
