@@ -31,7 +31,8 @@ pub fn markdown(cells: &[Cell], plan: &Plan, machine: &Machine) -> String {
     let _ = writeln!(out, "{machine}");
     let _ = writeln!(
         out,
-        "Capacity 2^{}, {} operations per run, median of {} runs after {} warm-up, maps interleaved.\n",
+        "Capacity 2^{}, {} operations per run, median of {} runs after {} warm-up, maps interleaved. \
+         \"vs fastest\" is the median of per-round ratios to the fastest map.\n",
         plan.size.capacity_log2, plan.size.operations, plan.repetitions, plan.warmups
     );
     let _ = writeln!(
@@ -40,8 +41,8 @@ pub fn markdown(cells: &[Cell], plan: &Plan, machine: &Machine) -> String {
     );
     let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---:|");
     for group in groups(cells) {
-        let fastest = group[0].median();
-        for cell in group {
+        let fastest = group[0];
+        for cell in &group {
             let median = cell.median();
             let _ = writeln!(
                 out,
@@ -52,7 +53,7 @@ pub fn markdown(cells: &[Cell], plan: &Plan, machine: &Machine) -> String {
                 median / 1e6,
                 1e9 / median * cell.threads as f64,
                 cell.spread() * 100.0,
-                median / fastest,
+                cell.paired_ratio(fastest),
             );
         }
     }

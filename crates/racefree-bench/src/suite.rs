@@ -35,28 +35,48 @@ pub struct Cell {
     pub threads: usize,
     /// The map.
     pub map: MapKind,
-    /// Throughput of each run, in operations per second, sorted.
+    /// Throughput of each run, in operations per second, in the order of
+    /// the rounds: run `i` of every map in a group was measured in round
+    /// `i`, back to back with the others.
     pub ops_per_sec: Vec<f64>,
+}
+
+/// The median of `values`.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
 }
 
 impl Cell {
     /// The median throughput.
     pub fn median(&self) -> f64 {
-        let n = self.ops_per_sec.len();
-        if n % 2 == 1 {
-            self.ops_per_sec[n / 2]
-        } else {
-            (self.ops_per_sec[n / 2 - 1] + self.ops_per_sec[n / 2]) / 2.0
-        }
+        median(self.ops_per_sec.clone())
     }
 
     /// (max - min) / median: how much the runs disagreed.
     pub fn spread(&self) -> f64 {
-        let (min, max) = (
-            self.ops_per_sec[0],
-            self.ops_per_sec[self.ops_per_sec.len() - 1],
-        );
+        let max = self.ops_per_sec.iter().copied().fold(f64::MIN, f64::max);
+        let min = self.ops_per_sec.iter().copied().fold(f64::MAX, f64::min);
         (max - min) / self.median()
+    }
+
+    /// The median over rounds of this map's throughput divided by
+    /// `other`'s in the same round. Runs of one round are back to back, so
+    /// drift in the machine's speed cancels out: a steadier comparison than
+    /// the ratio of two medians.
+    pub fn paired_ratio(&self, other: &Cell) -> f64 {
+        median(
+            self.ops_per_sec
+                .iter()
+                .zip(&other.ops_per_sec)
+                .map(|(a, b)| a / b)
+                .collect(),
+        )
     }
 }
 
@@ -102,8 +122,7 @@ pub fn run(plan: &Plan, quiet: bool) -> Vec<Cell> {
                     progress.inc(1);
                 }
             }
-            for (map, mut ops_per_sec) in plan.maps.iter().zip(runs) {
-                ops_per_sec.sort_by(f64::total_cmp);
+            for (map, ops_per_sec) in plan.maps.iter().zip(runs) {
                 cells.push(Cell {
                     workload,
                     threads,

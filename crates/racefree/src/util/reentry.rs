@@ -14,36 +14,35 @@
 
 use super::sync::thread_local_cell;
 
-/// The closure this thread is running inside a map's lock.
-#[derive(Clone, Copy)]
-struct Active {
-    /// The map's address, which identifies it while it is borrowed.
-    map: usize,
-    /// The operation whose closure is running.
-    operation: &'static str,
-}
-
-thread_local_cell!(ACTIVE: Option<Active> = None);
+// What closure this thread is running inside a map's lock. Two cells, so
+// that the check every call makes reads one word: the map's address (0 when
+// no closure runs; it identifies the map while it is borrowed), and the
+// operation, read only to build the panic message.
+thread_local_cell!(ACTIVE_MAP: usize = 0);
+thread_local_cell!(ACTIVE_OPERATION: &'static str = "");
 
 /// Marks the current thread as running a closure of `operation` on `map`
 /// until the returned scope is dropped (also on unwind).
 #[inline]
 pub(crate) fn enter(map: usize, operation: &'static str) -> Scope {
     Scope {
-        previous: ACTIVE.with(|active| active.replace(Some(Active { map, operation }))),
+        previous_map: ACTIVE_MAP.with(|active| active.replace(map)),
+        previous_operation: ACTIVE_OPERATION.with(|active| active.replace(operation)),
     }
 }
 
 /// Restores the previous record when a closure returns or unwinds, so
 /// closures of different maps can nest.
 pub(crate) struct Scope {
-    previous: Option<Active>,
+    previous_map: usize,
+    previous_operation: &'static str,
 }
 
 impl Drop for Scope {
     #[inline]
     fn drop(&mut self) {
-        ACTIVE.with(|active| active.set(self.previous));
+        ACTIVE_MAP.with(|active| active.set(self.previous_map));
+        ACTIVE_OPERATION.with(|active| active.set(self.previous_operation));
     }
 }
 
@@ -52,10 +51,12 @@ impl Drop for Scope {
 #[inline]
 #[track_caller]
 pub(crate) fn check(map: usize, map_name: &'static str, operation: &'static str) {
-    if let Some(active) = ACTIVE.with(|active| active.get())
-        && active.map == map
-    {
-        reentered(map_name, operation, active.operation);
+    if ACTIVE_MAP.with(|active| active.get()) == map {
+        reentered(
+            map_name,
+            operation,
+            ACTIVE_OPERATION.with(|active| active.get()),
+        );
     }
 }
 
@@ -74,7 +75,5 @@ fn reentered(map_name: &str, operation: &str, outer: &str) -> ! {
 /// Whether the current thread is inside a closure running under a lock of
 /// `map`.
 pub(crate) fn is_active(map: usize) -> bool {
-    ACTIVE
-        .with(|active| active.get())
-        .is_some_and(|active| active.map == map)
+    ACTIVE_MAP.with(|active| active.get()) == map
 }
