@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use racefree::{ConcurrentMap, DefaultHashBuilder, LockedMap, ShardedMap};
 
+pub mod linearizability;
+
 /// A kind of map, so that tests can build one for any key, value and hasher.
 pub trait Family: 'static {
     /// The type's name, as the map's own panic messages give it.
@@ -106,6 +108,17 @@ macro_rules! map_tests {
     };
 }
 pub(crate) use map_tests;
+
+/// Calls a generic test function once per map family, in sequence, inside
+/// one test: for measurements that other test threads would disturb.
+/// A new map adds a line here and in [`map_tests!`].
+macro_rules! every_family {
+    ($test:ident) => {
+        $test::<$crate::common::Locked>();
+        $test::<$crate::common::Sharded>();
+    };
+}
+pub(crate) use every_family;
 
 /// Records which [`Tracked`] values are alive, to catch leaks and double
 /// drops.

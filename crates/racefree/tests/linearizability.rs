@@ -1,0 +1,309 @@
+//! Linearizability of real concurrent runs: threads hammer a map over a few
+//! keys, every call and return is recorded on a shared clock, and each
+//! key's history is checked against the sequential contract of
+//! SEMANTICS.md. Twice as many threads as cores (or more), so threads are
+//! preempted inside operations.
+//!
+//! The checker is shown to work twice: it rejects hand-written
+//! non-linearizable histories, and it catches the lost updates of a
+//! deliberately broken map.
+
+mod common;
+
+use std::thread;
+
+use common::linearizability::{Clock, Model, Operation, check_per_key, is_linearizable};
+use common::{Family, map_tests, new_map};
+use racefree::{Action, ConcurrentMap, LockedMap};
+
+map_tests!(histories_are_linearizable_under_oversubscription);
+
+/// An operation on one key, with its arguments.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Input {
+    Get,
+    Insert(u8),
+    Remove,
+    GetOrInsert(u8),
+    CompareAndSwap(u8, u8),
+    CompareAndRemove(u8),
+    /// Add this much to a present value.
+    Update(u8),
+    /// Absent: set 1. Present: remove when odd, else add one.
+    Compute,
+}
+
+/// What an operation answered.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Output {
+    Value(Option<u8>),
+    Pair(u8, bool),
+    Flag(bool),
+}
+
+/// The sequential contract for one key, whose state is its value.
+struct KeyModel;
+
+fn compute_action(current: Option<&u8>) -> Action<u8> {
+    match current {
+        None => Action::Set(1),
+        Some(v) if v % 2 == 1 => Action::Remove,
+        Some(v) => Action::Set(v + 1),
+    }
+}
+
+impl Model for KeyModel {
+    type State = Option<u8>;
+    type Input = Input;
+    type Output = Output;
+
+    fn init() -> Option<u8> {
+        None
+    }
+
+    fn step(state: &Option<u8>, input: &Input, output: &Output) -> Option<Option<u8>> {
+        let state = *state;
+        let (expected, next) = match *input {
+            Input::Get => (Output::Value(state), state),
+            Input::Insert(v) => (Output::Value(state), Some(v)),
+            Input::Remove => (Output::Value(state), None),
+            Input::GetOrInsert(v) => match state {
+                Some(existing) => (Output::Pair(existing, true), state),
+                None => (Output::Pair(v, false), Some(v)),
+            },
+            Input::CompareAndSwap(current, new) => match state == Some(current) {
+                true => (Output::Flag(true), Some(new)),
+                false => (Output::Flag(false), state),
+            },
+            Input::CompareAndRemove(current) => match state == Some(current) {
+                true => (Output::Flag(true), None),
+                false => (Output::Flag(false), state),
+            },
+            Input::Update(delta) => match state {
+                Some(v) => (Output::Flag(true), Some(v.wrapping_add(delta))),
+                None => (Output::Flag(false), None),
+            },
+            Input::Compute => match compute_action(state.as_ref()) {
+                Action::Keep => (Output::Value(None), state),
+                Action::Set(v) => (Output::Value(state), Some(v)),
+                Action::Remove => (Output::Value(state), None),
+            },
+        };
+        (expected == *output).then_some(next)
+    }
+}
+
+/// What the recording harness runs operations on.
+trait Subject: Sync {
+    fn apply(&self, key: u8, input: Input) -> Output;
+}
+
+/// Applies `input` to `key` through the contract.
+fn apply_contract(map: &impl ConcurrentMap<u8, u8>, key: u8, input: Input) -> Output {
+    match input {
+        Input::Get => Output::Value(map.get(&key)),
+        Input::Insert(v) => Output::Value(map.insert(key, v)),
+        Input::Remove => Output::Value(map.remove(&key)),
+        Input::GetOrInsert(v) => {
+            let (value, present) = map.get_or_insert(key, v);
+            Output::Pair(value, present)
+        }
+        Input::CompareAndSwap(c, n) => Output::Flag(map.compare_and_swap(&key, &c, n).is_ok()),
+        Input::CompareAndRemove(c) => Output::Flag(map.compare_and_remove(&key, &c)),
+        Input::Update(d) => Output::Flag(map.update(&key, |v| v.wrapping_add(d))),
+        Input::Compute => Output::Value(map.compute(key, compute_action)),
+    }
+}
+
+/// Any racefree map, through the contract.
+struct Real<M>(M);
+
+impl<M: ConcurrentMap<u8, u8> + Sync> Subject for Real<M> {
+    fn apply(&self, key: u8, input: Input) -> Output {
+        apply_contract(&self.0, key, input)
+    }
+}
+
+/// A map with the classic check-then-act bug: `update` and
+/// `get_or_insert` read, then write in a second step.
+struct CheckThenAct(LockedMap<u8, u8>);
+
+impl Subject for CheckThenAct {
+    fn apply(&self, key: u8, input: Input) -> Output {
+        let map = &self.0;
+        match input {
+            Input::Update(d) => match map.get(&key) {
+                Some(v) => {
+                    thread::yield_now();
+                    map.insert(key, v.wrapping_add(d));
+                    Output::Flag(true)
+                }
+                None => Output::Flag(false),
+            },
+            Input::GetOrInsert(v) => match map.get(&key) {
+                Some(existing) => Output::Pair(existing, true),
+                None => {
+                    thread::yield_now();
+                    map.insert(key, v);
+                    Output::Pair(v, false)
+                }
+            },
+            other => apply_contract(map, key, other),
+        }
+    }
+}
+
+type History = Vec<(u8, Operation<Input, Output>)>;
+
+/// Runs `threads` threads of `operations` random operations each over
+/// `keys` keys and returns the recorded history.
+fn record(subject: &impl Subject, threads: u64, operations: usize, keys: u8, seed: u64) -> History {
+    let clock = Clock::default();
+    thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let clock = &clock;
+                s.spawn(move || {
+                    let mut x = (seed ^ (t + 1)).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                    let mut next = move || {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        (x >> 32) as u8
+                    };
+                    (0..operations)
+                        .map(|_| {
+                            let key = next() % keys;
+                            let (a, b) = (next() % 3, next() % 3);
+                            let input = match next() % 8 {
+                                0 => Input::Get,
+                                1 => Input::Insert(a),
+                                2 => Input::Remove,
+                                3 => Input::GetOrInsert(a),
+                                4 => Input::CompareAndSwap(a, b),
+                                5 => Input::CompareAndRemove(a),
+                                6 => Input::Update(1),
+                                _ => Input::Compute,
+                            };
+                            (key, clock.record(input, |input| subject.apply(key, *input)))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    })
+}
+
+fn histories_are_linearizable_under_oversubscription<F: Family>() {
+    for round in 0..20 {
+        let map = Real(new_map::<F, u8, u8>());
+        let history = record(&map, 8, 250, 3, round);
+        if let Err(violation) = check_per_key::<KeyModel, _>(history) {
+            let mut ops = violation.operations;
+            ops.sort_by_key(|op| op.call);
+            panic!(
+                "{} round {round}: key {} has no linearization:\n{ops:#?}",
+                F::NAME,
+                violation.key
+            );
+        }
+    }
+}
+
+#[test]
+fn the_checker_catches_a_check_then_act_map() {
+    let caught = (0..200).any(|round| {
+        let map = CheckThenAct(LockedMap::new());
+        let history = record(&map, 8, 200, 1, round);
+        check_per_key::<KeyModel, _>(history).is_err()
+    });
+    assert!(
+        caught,
+        "200 rounds of a map that loses updates all passed the checker"
+    );
+}
+
+/// An operation for hand-written histories.
+fn op(call: u64, ret: u64, input: Input, output: Output) -> Operation<Input, Output> {
+    Operation {
+        call,
+        ret,
+        input,
+        output,
+    }
+}
+
+#[test]
+fn the_checker_rejects_known_bad_histories() {
+    use Input::*;
+    use Output::*;
+    let bad: [(&str, Vec<Operation<Input, Output>>); 4] = [
+        (
+            "a read after an insert returned misses it",
+            vec![op(0, 1, Insert(1), Value(None)), op(2, 3, Get, Value(None))],
+        ),
+        (
+            "two removes after one insert both find the value",
+            vec![
+                op(0, 1, Insert(1), Value(None)),
+                op(2, 3, Remove, Value(Some(1))),
+                op(4, 5, Remove, Value(Some(1))),
+            ],
+        ),
+        (
+            "two overlapping compare-and-swaps from the same value both succeed",
+            vec![
+                op(0, 1, Insert(0), Value(None)),
+                op(2, 5, CompareAndSwap(0, 1), Flag(true)),
+                op(3, 6, CompareAndSwap(0, 2), Flag(true)),
+            ],
+        ),
+        (
+            "two updates both succeed but only one increment is visible (a lost update)",
+            vec![
+                op(0, 1, Insert(0), Value(None)),
+                op(2, 5, Update(1), Flag(true)),
+                op(3, 6, Update(1), Flag(true)),
+                op(7, 8, Get, Value(Some(1))),
+            ],
+        ),
+    ];
+    for (what, history) in bad {
+        assert!(!is_linearizable::<KeyModel>(&history), "accepted: {what}");
+    }
+}
+
+#[test]
+fn the_checker_accepts_concurrent_histories_that_have_an_order() {
+    use Input::*;
+    use Output::*;
+    let good: [(&str, Vec<Operation<Input, Output>>); 3] = [
+        (
+            "a read overlapping an insert may miss it",
+            vec![op(0, 3, Insert(1), Value(None)), op(1, 2, Get, Value(None))],
+        ),
+        (
+            "a read overlapping an insert may see it",
+            vec![
+                op(0, 3, Insert(1), Value(None)),
+                op(1, 2, Get, Value(Some(1))),
+            ],
+        ),
+        (
+            "overlapping updates that both count",
+            vec![
+                op(0, 1, Insert(0), Value(None)),
+                op(2, 5, Update(1), Flag(true)),
+                op(3, 6, Update(1), Flag(true)),
+                op(7, 8, Get, Value(Some(2))),
+            ],
+        ),
+    ];
+    for (what, history) in good {
+        assert!(is_linearizable::<KeyModel>(&history), "rejected: {what}");
+    }
+}
