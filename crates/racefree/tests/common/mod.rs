@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use racefree::{ConcurrentMap, DefaultHashBuilder, LockedMap, ShardedMap};
 
+pub mod key_model;
 pub mod linearizability;
 
 /// A kind of map, so that tests can build one for any key, value and hasher.
