@@ -12,4 +12,12 @@
 /// through the maps' `with_hasher` constructors, for example
 /// [`std::hash::RandomState`] (SipHash) where stronger resistance matters
 /// more than speed.
+///
+/// ```
+/// use racefree::{ConcurrentMap, DefaultHashBuilder, ShardedMap};
+///
+/// // The default, spelled out: each map draws its own seed.
+/// let map: ShardedMap<String, u32, DefaultHashBuilder> = ShardedMap::new();
+/// map.insert("key".into(), 1);
+/// ```
 pub type DefaultHashBuilder = foldhash::fast::RandomState;

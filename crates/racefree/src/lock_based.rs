@@ -47,18 +47,42 @@ macro_rules! impl_lock_based_map {
             /// Gives back memory the map no longer needs. Removals already
             /// shrink a table once it is less than an eighth full; this
             /// shrinks every table as far as its entries allow.
+            ///
+            /// ```
+            #[doc = concat!("use racefree::{ConcurrentMap, ", stringify!($map), "};")]
+            ///
+            #[doc = concat!("let map: ", stringify!($map), "<u32, u32> = ", stringify!($map), "::with_capacity(10_000);")]
+            /// map.insert(1, 1);
+            /// map.shrink_to_fit();
+            /// assert!(map.capacity() < 10_000);
+            /// ```
             pub fn shrink_to_fit(&self) {
                 self.check("shrink_to_fit");
                 self.tables().for_each(|t| t.shrink_to_fit(&self.hasher));
             }
 
             /// How many entries the map can hold before it allocates.
+            ///
+            /// ```
+            #[doc = concat!("use racefree::", stringify!($map), ";")]
+            ///
+            #[doc = concat!("let map: ", stringify!($map), "<u32, u32> = ", stringify!($map), "::with_capacity(1_000);")]
+            /// assert!(map.capacity() >= 1_000);
+            /// ```
             pub fn capacity(&self) -> usize {
                 self.check("capacity");
                 self.tables().map(|t| t.capacity()).sum()
             }
 
             /// The map's hasher.
+            ///
+            /// ```
+            #[doc = concat!("use racefree::", stringify!($map), ";")]
+            /// use std::hash::BuildHasher;
+            ///
+            #[doc = concat!("let map: ", stringify!($map), "<&str, u32> = ", stringify!($map), "::new();")]
+            /// assert_eq!(map.hasher().hash_one("k"), map.hasher().hash_one("k"));
+            /// ```
             pub fn hasher(&self) -> &S {
                 &self.hasher
             }

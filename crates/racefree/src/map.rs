@@ -18,6 +18,21 @@ use std::hash::Hash;
 use std::ops::ControlFlow;
 
 /// What a [`ConcurrentMap::compute`] closure decides for its key.
+///
+/// ```
+/// use racefree::{Action, ConcurrentMap, LockedMap};
+///
+/// let seats = LockedMap::new();
+/// seats.insert("row 1", 2u32);
+/// // Book a seat; the row disappears when it is full.
+/// let book = |free: Option<&u32>| match free {
+///     Some(1) => Action::Remove,
+///     Some(n) => Action::Set(n - 1),
+///     None => Action::Keep,
+/// };
+/// seats.compute("row 1", book);
+/// assert_eq!(seats.get("row 1"), Some(1));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action<V> {
     /// Leave the key as it is: absent stays absent, a value stays.
@@ -316,9 +331,25 @@ pub trait ConcurrentMap<K, V> {
 
     /// The number of entries. Exact when no other thread writes; see the
     /// map's "Consistency" section for what it reports otherwise.
+    ///
+    /// ```
+    /// use racefree::{ConcurrentMap, ShardedMap};
+    ///
+    /// let map = ShardedMap::new();
+    /// map.insert("a", 1);
+    /// map.insert("b", 2);
+    /// assert_eq!(map.len(), 2);
+    /// ```
     fn len(&self) -> usize;
 
     /// Whether the map has no entries, in the sense of [`len`](Self::len).
+    ///
+    /// ```
+    /// use racefree::{ConcurrentMap, ShardedMap};
+    ///
+    /// let map: ShardedMap<u8, u8> = ShardedMap::new();
+    /// assert!(map.is_empty());
+    /// ```
     fn is_empty(&self) -> bool {
         self.len() == 0
     }

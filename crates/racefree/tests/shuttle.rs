@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 use common::key_model::{Input, KeyModel, apply_contract};
 use common::linearizability::{Clock, check_per_key};
-use racefree::{ConcurrentMap, LockedMap, ShardedMap};
+use common::{Family, map_tests};
+use racefree::{ConcurrentMap, ShardedMap};
 use shuttle::thread;
 
 /// No random seed: a failing schedule must replay the same way.
@@ -108,13 +109,16 @@ where
     }
 }
 
-#[test]
-fn locked_map_histories_are_linearizable_under_pct() {
-    check_map(LockedMap::<u8, u8, Fixed>::default);
+map_tests!(histories_are_linearizable_under_pct);
+
+fn histories_are_linearizable_under_pct<F: Family>() {
+    check_map(|| F::with_hasher::<u8, u8, Fixed>(Fixed::default()));
 }
 
+/// Two shards, with the two keys in different ones: operations on the two
+/// keys take different locks.
 #[test]
-fn sharded_map_histories_are_linearizable_under_pct() {
+fn two_shard_histories_are_linearizable_under_pct() {
     check_map(|| {
         ShardedMap::<u8, u8, Fixed>::with_capacity_hasher_and_shards(0, Fixed::default(), 2)
     });
