@@ -158,7 +158,7 @@ mod tests {
         load(address, 1, 1).await;
         let client = reqwest::Client::new();
         let url = format!("http://{address}/users/0");
-        assert_eq!(
+        let delete = || async {
             client
                 .delete(&url)
                 .send()
@@ -166,20 +166,10 @@ mod tests {
                 .unwrap()
                 .text()
                 .await
-                .unwrap(),
-            "forgotten"
-        );
-        assert_eq!(
-            client
-                .delete(&url)
-                .send()
-                .await
                 .unwrap()
-                .text()
-                .await
-                .unwrap(),
-            "not cached"
-        );
+        };
+        assert_eq!(delete().await, "forgotten");
+        assert_eq!(delete().await, "not cached");
         assert!(state.cache.is_empty());
     }
 }

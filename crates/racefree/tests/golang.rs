@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
-use common::{Family, Tracker, map_tests, new_map, watchdog};
+use common::{Family, Tracker, map_tests, new_map, watchdog, xorshift};
 use racefree::ConcurrentMap;
 
 map_tests!(
@@ -39,7 +39,7 @@ fn concurrent_range<F: Family>() {
         for g in 1..=WRITERS {
             let (map, done) = (&map, &done);
             s.spawn(move || {
-                let mut rng = fastrand(g);
+                let mut rng = xorshift(g);
                 for i in 0.. {
                     if done.load(Ordering::Relaxed) {
                         return;
@@ -69,17 +69,6 @@ fn concurrent_range<F: Family>() {
         }
         done.store(true, Ordering::Relaxed);
     });
-}
-
-/// A small xorshift generator, so the test needs no shared RNG state.
-fn fastrand(seed: u64) -> impl FnMut() -> u64 {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    }
 }
 
 /// `TestIssue40999`: a key stored then deleted must not be kept alive by

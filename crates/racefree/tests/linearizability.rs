@@ -12,9 +12,9 @@ mod common;
 
 use std::thread;
 
-use common::key_model::{Input, KeyModel, Output, apply_contract};
+use common::key_model::{Input, KeyModel, Output, apply_contract, random_operation};
 use common::linearizability::{Clock, Operation, check_per_key, is_linearizable};
-use common::{Family, map_tests, new_map};
+use common::{Family, map_tests, new_map, xorshift};
 use racefree::{ConcurrentMap, LockedMap};
 
 map_tests!(histories_are_linearizable_under_oversubscription);
@@ -65,35 +65,24 @@ impl Subject for CheckThenAct {
 type History = Vec<(u8, Operation<Input, Output>)>;
 
 /// Runs `threads` threads of `operations` random operations each over
-/// `keys` keys and returns the recorded history.
-fn record(subject: &impl Subject, threads: u64, operations: usize, keys: u8, seed: u64) -> History {
+/// `keys` and returns the recorded history.
+fn record(
+    subject: &impl Subject,
+    threads: u64,
+    operations: usize,
+    keys: &[u8],
+    seed: u64,
+) -> History {
     let clock = Clock::default();
     thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let clock = &clock;
                 s.spawn(move || {
-                    let mut x = (seed ^ (t + 1)).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-                    let mut next = move || {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
-                        (x >> 32) as u8
-                    };
+                    let mut next = xorshift(seed ^ (t + 1));
                     (0..operations)
                         .map(|_| {
-                            let key = next() % keys;
-                            let (a, b) = (next() % 3, next() % 3);
-                            let input = match next() % 8 {
-                                0 => Input::Get,
-                                1 => Input::Insert(a),
-                                2 => Input::Remove,
-                                3 => Input::GetOrInsert(a),
-                                4 => Input::CompareAndSwap(a, b),
-                                5 => Input::CompareAndRemove(a),
-                                6 => Input::Update(1),
-                                _ => Input::Compute,
-                            };
+                            let (key, input) = random_operation(&mut next, keys);
                             (key, clock.record(input, |input| subject.apply(key, *input)))
                         })
                         .collect::<Vec<_>>()
@@ -110,7 +99,7 @@ fn record(subject: &impl Subject, threads: u64, operations: usize, keys: u8, see
 fn histories_are_linearizable_under_oversubscription<F: Family>() {
     for round in 0..20 {
         let map = Real(new_map::<F, u8, u8>());
-        let history = record(&map, 8, 250, 3, round);
+        let history = record(&map, 8, 250, &[0, 1, 2], round);
         if let Err(violation) = check_per_key::<KeyModel, _>(history) {
             let mut ops = violation.operations;
             ops.sort_by_key(|op| op.call);
@@ -127,7 +116,7 @@ fn histories_are_linearizable_under_oversubscription<F: Family>() {
 fn the_checker_catches_a_check_then_act_map() {
     let caught = (0..200).any(|round| {
         let map = CheckThenAct(LockedMap::new());
-        let history = record(&map, 8, 200, 1, round);
+        let history = record(&map, 8, 200, &[0], round);
         check_per_key::<KeyModel, _>(history).is_err()
     });
     assert!(

@@ -14,9 +14,9 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
-use common::key_model::{Input, KeyModel, apply_contract};
+use common::key_model::{Input, KeyModel, apply_contract, random_operation};
 use common::linearizability::{Clock, check_per_key};
-use common::{Family, map_tests};
+use common::{Family, map_tests, xorshift};
 use racefree::{ConcurrentMap, ShardedMap};
 use shuttle::thread;
 
@@ -38,29 +38,9 @@ fn iterations() -> usize {
 
 /// The operations thread `t` runs in workload `seed`.
 fn workload(seed: u64, t: u64) -> Vec<(u8, Input)> {
-    let mut x = (seed * 31 + t + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x >> 32) as u8
-    };
+    let mut next = xorshift(seed * 31 + t + 1);
     (0..OPERATIONS)
-        .map(|_| {
-            let key = KEYS[usize::from(next() % 2)];
-            let (a, b) = (next() % 2, next() % 2);
-            let input = match next() % 8 {
-                0 => Input::Get,
-                1 => Input::Insert(a),
-                2 => Input::Remove,
-                3 => Input::GetOrInsert(a),
-                4 => Input::CompareAndSwap(a, b),
-                5 => Input::CompareAndRemove(a),
-                6 => Input::Update(1),
-                _ => Input::Compute,
-            };
-            (key, input)
-        })
+        .map(|_| random_operation(&mut next, &KEYS))
         .collect()
 }
 

@@ -96,3 +96,22 @@ pub fn apply_contract(map: &impl ConcurrentMap<u8, u8>, key: u8, input: Input) -
         Input::Compute => Output::Value(map.compute(key, compute_action)),
     }
 }
+
+/// A random operation on one of `keys`, drawn from `next`, with small values
+/// so that compare-and-swap and compare-and-remove often match.
+pub fn random_operation(next: &mut impl FnMut() -> u64, keys: &[u8]) -> (u8, Input) {
+    let mut small = |n: u64| (next() % n) as u8;
+    let key = keys[usize::from(small(keys.len() as u64))];
+    let (a, b) = (small(3), small(3));
+    let input = match small(8) {
+        0 => Input::Get,
+        1 => Input::Insert(a),
+        2 => Input::Remove,
+        3 => Input::GetOrInsert(a),
+        4 => Input::CompareAndSwap(a, b),
+        5 => Input::CompareAndRemove(a),
+        6 => Input::Update(1),
+        _ => Input::Compute,
+    };
+    (key, input)
+}

@@ -45,41 +45,42 @@ where
     F::with_hasher(DefaultHashBuilder::default())
 }
 
-pub struct Locked;
-impl Family for Locked {
-    const NAME: &'static str = "LockedMap";
-    type Map<K, V, S>
-        = LockedMap<K, V, S>
-    where
-        K: Hash + Eq + Send + Sync + Clone + 'static,
-        V: Send + Sync + Clone + 'static,
-        S: BuildHasher + Send + Sync + 'static;
-    fn with_hasher<K, V, S>(hasher: S) -> Self::Map<K, V, S>
-    where
-        K: Hash + Eq + Send + Sync + Clone + 'static,
-        V: Send + Sync + Clone + 'static,
-        S: BuildHasher + Send + Sync + 'static,
-    {
-        LockedMap::with_hasher(hasher)
-    }
+/// Declares a [`Family`] for a map type with a `with_hasher` constructor.
+macro_rules! family {
+    ($family:ident, $map:ident) => {
+        pub struct $family;
+        impl Family for $family {
+            const NAME: &'static str = stringify!($map);
+            type Map<K, V, S>
+                = $map<K, V, S>
+            where
+                K: Hash + Eq + Send + Sync + Clone + 'static,
+                V: Send + Sync + Clone + 'static,
+                S: BuildHasher + Send + Sync + 'static;
+            fn with_hasher<K, V, S>(hasher: S) -> Self::Map<K, V, S>
+            where
+                K: Hash + Eq + Send + Sync + Clone + 'static,
+                V: Send + Sync + Clone + 'static,
+                S: BuildHasher + Send + Sync + 'static,
+            {
+                $map::with_hasher(hasher)
+            }
+        }
+    };
 }
 
-pub struct Sharded;
-impl Family for Sharded {
-    const NAME: &'static str = "ShardedMap";
-    type Map<K, V, S>
-        = ShardedMap<K, V, S>
-    where
-        K: Hash + Eq + Send + Sync + Clone + 'static,
-        V: Send + Sync + Clone + 'static,
-        S: BuildHasher + Send + Sync + 'static;
-    fn with_hasher<K, V, S>(hasher: S) -> Self::Map<K, V, S>
-    where
-        K: Hash + Eq + Send + Sync + Clone + 'static,
-        V: Send + Sync + Clone + 'static,
-        S: BuildHasher + Send + Sync + 'static,
-    {
-        ShardedMap::with_hasher(hasher)
+family!(Locked, LockedMap);
+family!(Sharded, ShardedMap);
+
+/// A small xorshift generator: each test thread gets its own, so threads
+/// share no random state.
+pub fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
     }
 }
 
