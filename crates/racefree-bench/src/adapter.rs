@@ -74,6 +74,50 @@ impl BenchMap for DashMap<u64, u64, Hasher> {
     }
 }
 
+/// `papaya::HashMap` 0.2: lock-free, pinned per operation as a typical
+/// caller would.
+pub type PapayaMap = papaya::HashMap<u64, u64, Hasher>;
+
+impl BenchMap for PapayaMap {
+    fn with_capacity(capacity: usize) -> Self {
+        papaya::HashMap::with_capacity_and_hasher(capacity, Hasher::default())
+    }
+    fn get(&self, key: u64) -> bool {
+        self.pin().get(&key).is_some()
+    }
+    fn insert(&self, key: u64, value: u64) -> bool {
+        self.pin().insert(key, value).is_none()
+    }
+    fn remove(&self, key: u64) -> bool {
+        self.pin().remove(&key).is_some()
+    }
+    fn update(&self, key: u64) -> bool {
+        self.pin().update(key, |v| v + 1).is_some()
+    }
+}
+
+/// `scc::HashMap` 3. Its `insert_sync` refuses to overwrite, which is
+/// "the key was absent" here: the workloads only insert fresh keys.
+pub type SccMap = scc::HashMap<u64, u64, Hasher>;
+
+impl BenchMap for SccMap {
+    fn with_capacity(capacity: usize) -> Self {
+        scc::HashMap::with_capacity_and_hasher(capacity, Hasher::default())
+    }
+    fn get(&self, key: u64) -> bool {
+        self.contains_sync(&key)
+    }
+    fn insert(&self, key: u64, value: u64) -> bool {
+        self.insert_sync(key, value).is_ok()
+    }
+    fn remove(&self, key: u64) -> bool {
+        self.remove_sync(&key).is_some()
+    }
+    fn update(&self, key: u64) -> bool {
+        self.update_sync(&key, |_, v| *v += 1).is_some()
+    }
+}
+
 /// racefree's maps all go through the common contract.
 macro_rules! racefree_bench_map {
     ($($map:ident),*) => {$(
@@ -109,11 +153,22 @@ pub enum MapKind {
     StdRwLock,
     /// `dashmap::DashMap` 6.
     Dashmap,
+    /// `papaya::HashMap` 0.2.
+    Papaya,
+    /// `scc::HashMap` 3.
+    Scc,
 }
 
 impl MapKind {
     /// Every map, racefree's first.
-    pub const ALL: [MapKind; 4] = [Self::Locked, Self::Sharded, Self::StdRwLock, Self::Dashmap];
+    pub const ALL: [MapKind; 6] = [
+        Self::Locked,
+        Self::Sharded,
+        Self::StdRwLock,
+        Self::Dashmap,
+        Self::Papaya,
+        Self::Scc,
+    ];
 
     /// The name shown in reports.
     pub fn label(self) -> &'static str {
@@ -122,6 +177,8 @@ impl MapKind {
             Self::Sharded => "racefree::ShardedMap",
             Self::StdRwLock => "std RwLock<HashMap>",
             Self::Dashmap => "dashmap 6",
+            Self::Papaya => "papaya 0.2",
+            Self::Scc => "scc 3",
         }
     }
 

@@ -1,27 +1,41 @@
 //! The command line.
 
+use std::fs::File;
+use std::io::Write;
+use std::path::PathBuf;
 use std::thread;
 
 use clap::Parser;
 
 use crate::adapter::MapKind;
 use crate::machine::Machine;
+use crate::mix::Mix;
 use crate::report;
 use crate::suite::{self, Plan};
-use crate::workload::{Size, Workload};
+use crate::workload::{Preset, Size, Workload};
 
-/// Benchmarks racefree's concurrent maps against std's `RwLock<HashMap>` and
-/// dashmap on the conc-map-bench workloads, every map with the same hasher,
-/// interleaved in one run, and prints a Markdown table.
+/// Benchmarks racefree's concurrent maps against std's `RwLock<HashMap>`,
+/// dashmap, papaya and scc on the conc-map-bench workloads, every map with
+/// the same hasher, interleaved in one run, and prints a Markdown table.
 ///
-/// With no options it runs the three workloads at 1 thread, every core, and
-/// four threads per core (oversubscribed, where lock holders get preempted).
+/// With no options it runs the three standard workloads at 1 thread, every
+/// core, and four threads per core (oversubscribed, where lock holders get
+/// preempted). `--mix` describes your own workload instead.
 #[derive(Debug, Parser)]
 #[command(version)]
 pub struct Cli {
-    /// Workloads to run, comma-separated.
-    #[arg(long, value_delimiter = ',', default_values_t = Workload::TRIO.to_vec())]
-    pub workloads: Vec<Workload>,
+    /// Standard workloads to run, comma-separated [default: all three, unless --mix is given].
+    #[arg(long, value_delimiter = ',')]
+    pub workloads: Option<Vec<Preset>>,
+
+    /// Your own workload: percentages of read, insert, remove and update
+    /// that add up to 100, e.g. `read=90,insert=5,remove=5`.
+    #[arg(long, value_parser = clap::value_parser!(Mix))]
+    pub mix: Option<Mix>,
+
+    /// How full the map is before a --mix workload starts, in percent of its capacity.
+    #[arg(long, default_value_t = 75, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub prefill: u8,
 
     /// Thread counts, comma-separated [default: 1, cores, 4 × cores].
     #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -31,7 +45,7 @@ pub struct Cli {
     #[arg(long, value_delimiter = ',')]
     pub maps: Vec<MapKind>,
 
-    /// log2 of each map's initial capacity; read-heavy and exchange prefill 75 % of it.
+    /// log2 of each map's initial capacity; prefill is a share of it.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(4..=30))]
     pub capacity_log2: u32,
 
@@ -47,6 +61,10 @@ pub struct Cli {
     #[arg(long, default_value_t = 1)]
     pub warmups: u64,
 
+    /// Also write every run's figures as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -61,8 +79,17 @@ impl Cli {
             threads = vec![1, cores, 4 * cores];
         }
         threads.dedup();
+        let presets = match (&self.workloads, self.mix) {
+            (Some(presets), _) => presets.clone(),
+            (None, Some(_)) => Vec::new(),
+            (None, None) => Preset::TRIO.to_vec(),
+        };
+        let mut workloads: Vec<Workload> = presets.into_iter().map(Preset::workload).collect();
+        if let Some(mix) = self.mix {
+            workloads.push(Workload::custom(mix, f64::from(self.prefill) / 100.0));
+        }
         Plan {
-            workloads: self.workloads.clone(),
+            workloads,
             threads,
             maps: if self.maps.is_empty() {
                 MapKind::ALL.to_vec()
@@ -79,9 +106,26 @@ impl Cli {
     }
 }
 
-/// Runs what `cli` asks for and returns the report.
-pub fn run(cli: &Cli) -> String {
+/// Runs what `cli` asks for, writes the files it names, and returns the
+/// table to print.
+pub fn run(cli: &Cli) -> Result<String, String> {
+    // Open output files first: a bad path fails now, not after the run.
+    let json_file = match &cli.json {
+        Some(path) => Some(
+            File::create(path)
+                .map_err(|e| format!("cannot write the JSON report to {}: {e}", path.display()))
+                .map(|file| (path, file))?,
+        ),
+        None => None,
+    };
     let plan = cli.plan();
     let cells = suite::run(&plan, cli.quiet);
-    report::markdown(&cells, &plan, &Machine::detect())
+    let machine = Machine::detect();
+    if let Some((path, mut file)) = json_file {
+        let json = serde_json::to_string_pretty(&report::json(&cells, &plan, &machine))
+            .expect("a JSON value always serialises");
+        file.write_all(json.as_bytes())
+            .map_err(|e| format!("cannot write the JSON report to {}: {e}", path.display()))?;
+    }
+    Ok(report::markdown(&cells, &plan, &machine))
 }

@@ -7,6 +7,7 @@
 pub mod adapter;
 pub mod cli;
 pub mod machine;
+pub mod mix;
 pub mod report;
 pub mod suite;
 pub mod workload;

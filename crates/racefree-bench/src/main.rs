@@ -1,8 +1,19 @@
 //! `racefree-bench`: see `racefree_bench::cli::Cli` or `--help`.
 
+use std::process::ExitCode;
+
 use clap::Parser;
 
-fn main() {
+fn main() -> ExitCode {
     let cli = racefree_bench::cli::Cli::parse();
-    print!("{}", racefree_bench::cli::run(&cli));
+    match racefree_bench::cli::run(&cli) {
+        Ok(table) => {
+            print!("{table}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("racefree-bench: {message}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use crate::adapter::MapKind;
 use crate::machine::Machine;
 use crate::suite::{Cell, Plan};
 
@@ -22,6 +23,79 @@ fn groups(cells: &[Cell]) -> Vec<Vec<&Cell>> {
         group.sort_by(|a, b| b.median().total_cmp(&a.median()));
     }
     groups
+}
+
+/// How close a map must come to racefree's best for a plain
+/// `RwLock<HashMap>` to be recommended instead.
+const PLAIN_IS_FINE: f64 = 0.95;
+
+/// The geometric mean of `map`'s "vs fastest" over `groups`, if it ran in all.
+fn score(groups: &[&Vec<&Cell>], map: MapKind) -> Option<f64> {
+    let ratios: Option<Vec<f64>> = groups
+        .iter()
+        .map(|group| {
+            group
+                .iter()
+                .find(|c| c.map == map)
+                .map(|c| c.paired_ratio(group[0]))
+        })
+        .collect();
+    let ratios = ratios?;
+    Some(
+        ratios
+            .iter()
+            .map(|r| r.ln())
+            .sum::<f64>()
+            .exp()
+            .powf(1.0 / ratios.len() as f64),
+    )
+}
+
+/// One sentence per workload: which racefree map to use and by how much,
+/// or that a plain `RwLock<HashMap>` is fine.
+pub fn recommendations(cells: &[Cell]) -> Vec<String> {
+    let groups = groups(cells);
+    let mut names: Vec<&str> = Vec::new();
+    for group in &groups {
+        if !names.contains(&group[0].workload.name.as_str()) {
+            names.push(&group[0].workload.name);
+        }
+    }
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let of_workload: Vec<&Vec<&Cell>> = groups.iter().filter(|g| g[0].workload.name == name).collect();
+            let (best, best_score) = MapKind::ALL
+                .into_iter()
+                .filter(|m| m.is_racefree())
+                .filter_map(|m| score(&of_workload, m).map(|s| (m, s)))
+                .max_by(|a, b| a.1.total_cmp(&b.1))?;
+            let plain = score(&of_workload, MapKind::StdRwLock);
+            Some(match plain {
+                Some(plain) if plain >= PLAIN_IS_FINE * best_score => format!(
+                    "{name}: a plain `RwLock<HashMap>` is fine here; across thread counts it reached {:.0} % of {}'s throughput.",
+                    100.0 * plain / best_score,
+                    best.label()
+                ),
+                _ => {
+                    let busiest = of_workload.iter().max_by_key(|g| g[0].threads).expect("a workload has groups");
+                    let ratio_to = |other: MapKind| {
+                        let mine = busiest.iter().find(|c| c.map == best)?;
+                        let theirs = busiest.iter().find(|c| c.map == other)?;
+                        Some(mine.paired_ratio(busiest[0]) / theirs.paired_ratio(busiest[0]))
+                    };
+                    let versus_plain = ratio_to(MapKind::StdRwLock)
+                        .map(|r| format!(" At {} threads it ran {r:.1}x `RwLock<HashMap>`.", busiest[0].threads))
+                        .unwrap_or_default();
+                    format!(
+                        "{name}: use {}; across thread counts it averaged {:.2} of the fastest map measured.{versus_plain}",
+                        best.label(),
+                        best_score
+                    )
+                }
+            })
+        })
+        .collect()
 }
 
 /// A Markdown table of every cell, with the machine and plan above it:
@@ -57,5 +131,94 @@ pub fn markdown(cells: &[Cell], plan: &Plan, machine: &Machine) -> String {
             );
         }
     }
+    let advice = recommendations(cells);
+    if !advice.is_empty() {
+        let _ = writeln!(out, "\nRecommendation:\n");
+        for line in advice {
+            let _ = writeln!(out, "- {line}");
+        }
+    }
     out
+}
+
+/// Every cell with its raw runs, the plan and the machine, for other tools.
+pub fn json(cells: &[Cell], plan: &Plan, machine: &Machine) -> serde_json::Value {
+    let results: Vec<serde_json::Value> = groups(cells)
+        .into_iter()
+        .flat_map(|group| {
+            let fastest = group[0];
+            group.into_iter().map(move |cell| {
+                let median = cell.median();
+                serde_json::json!({
+                    "workload": cell.workload.to_string(),
+                    "threads": cell.threads,
+                    "map": cell.map.label(),
+                    "ops_per_sec_runs": cell.ops_per_sec,
+                    "ops_per_sec_median": median,
+                    "ns_per_op_per_thread": 1e9 / median * cell.threads as f64,
+                    "spread": cell.spread(),
+                    "vs_fastest": cell.paired_ratio(fastest),
+                })
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "machine": {
+            "cpu": machine.cpu,
+            "cores": machine.cores,
+            "rustc": machine.rustc,
+            "commit": machine.commit,
+        },
+        "capacity_log2": plan.size.capacity_log2,
+        "operations_per_run": plan.size.operations,
+        "repetitions": plan.repetitions,
+        "warmups": plan.warmups,
+        "results": results,
+        "recommendations": recommendations(cells),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::Preset;
+
+    fn cell(map: MapKind, threads: usize, ops: f64) -> Cell {
+        Cell {
+            workload: Preset::Exchange.workload(),
+            threads,
+            map,
+            ops_per_sec: vec![ops, ops * 1.01, ops * 0.99],
+        }
+    }
+
+    #[test]
+    fn recommends_the_sharded_map_when_the_plain_lock_collapses() {
+        let cells = [
+            cell(MapKind::Sharded, 8, 10e6),
+            cell(MapKind::Locked, 8, 6e6),
+            cell(MapKind::StdRwLock, 8, 2.5e6),
+        ];
+        let advice = recommendations(&cells);
+        assert_eq!(advice.len(), 1);
+        assert!(
+            advice[0].starts_with("exchange: use racefree::ShardedMap"),
+            "{advice:?}"
+        );
+        assert!(advice[0].contains("4.0x `RwLock<HashMap>`"), "{advice:?}");
+    }
+
+    #[test]
+    fn says_a_plain_lock_is_fine_when_it_keeps_up() {
+        let cells = [
+            cell(MapKind::Sharded, 1, 10e6),
+            cell(MapKind::StdRwLock, 1, 9.8e6),
+        ];
+        let advice = recommendations(&cells);
+        assert!(
+            advice[0].contains("a plain `RwLock<HashMap>` is fine here"),
+            "{advice:?}"
+        );
+        assert!(advice[0].contains("98 %"), "{advice:?}");
+    }
 }

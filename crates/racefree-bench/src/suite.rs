@@ -6,7 +6,7 @@ use dashmap::DashMap;
 use indicatif::{ProgressBar, ProgressStyle};
 use racefree::{LockedMap, ShardedMap};
 
-use crate::adapter::{Hasher, MapKind, StdRwLockMap};
+use crate::adapter::{Hasher, MapKind, PapayaMap, SccMap, StdRwLockMap};
 use crate::workload::{self, Size, Workload};
 
 /// What to measure.
@@ -81,12 +81,14 @@ impl Cell {
 }
 
 /// Runs one map once.
-fn run_once(map: MapKind, workload: Workload, threads: usize, size: Size) -> Duration {
+fn run_once(map: MapKind, workload: &Workload, threads: usize, size: Size) -> Duration {
     match map {
         MapKind::Locked => workload::run::<LockedMap<u64, u64, Hasher>>(workload, threads, size),
         MapKind::Sharded => workload::run::<ShardedMap<u64, u64, Hasher>>(workload, threads, size),
         MapKind::StdRwLock => workload::run::<StdRwLockMap>(workload, threads, size),
         MapKind::Dashmap => workload::run::<DashMap<u64, u64, Hasher>>(workload, threads, size),
+        MapKind::Papaya => workload::run::<PapayaMap>(workload, threads, size),
+        MapKind::Scc => workload::run::<SccMap>(workload, threads, size),
     }
 }
 
@@ -105,7 +107,7 @@ pub fn run(plan: &Plan, quiet: bool) -> Vec<Cell> {
             .progress_chars("=> "),
     );
     let mut cells = Vec::new();
-    for &workload in &plan.workloads {
+    for workload in &plan.workloads {
         for &threads in &plan.threads {
             let mut runs: Vec<Vec<f64>> = vec![Vec::new(); plan.maps.len()];
             // Interleave the maps and rotate their order, so that drift in
@@ -124,7 +126,7 @@ pub fn run(plan: &Plan, quiet: bool) -> Vec<Cell> {
             }
             for (map, ops_per_sec) in plan.maps.iter().zip(runs) {
                 cells.push(Cell {
-                    workload,
+                    workload: workload.clone(),
                     threads,
                     map: *map,
                     ops_per_sec,

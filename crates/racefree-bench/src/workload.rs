@@ -14,6 +14,7 @@ use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 
 use crate::adapter::BenchMap;
+use crate::mix::Mix;
 
 /// One operation of a mix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,22 +25,9 @@ enum Op {
     Update,
 }
 
-/// Percentages of each operation; they add up to 100.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Mix {
-    /// Reads of a live key.
-    pub read: u8,
-    /// Inserts of a fresh key.
-    pub insert: u8,
-    /// Removes of the thread's oldest live key.
-    pub remove: u8,
-    /// Updates of a live key (never inserts).
-    pub update: u8,
-}
-
-/// A named workload of `WORKLOADS.md` §1.
+/// A workload of `WORKLOADS.md` §1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Workload {
+pub enum Preset {
     /// 98 % reads, 1 % inserts, 1 % removes; 75 % prefilled.
     ReadHeavy,
     /// 10 % reads, 40 % inserts, 40 % removes, 10 % updates; 75 % prefilled.
@@ -48,41 +36,56 @@ pub enum Workload {
     RapidGrow,
 }
 
-impl Workload {
+impl Preset {
     /// The three workloads of the trio.
-    pub const TRIO: [Workload; 3] = [Self::ReadHeavy, Self::Exchange, Self::RapidGrow];
+    pub const TRIO: [Preset; 3] = [Self::ReadHeavy, Self::Exchange, Self::RapidGrow];
 
-    /// The operation mix.
-    pub fn mix(self) -> Mix {
-        let (read, insert, remove, update) = match self {
-            Self::ReadHeavy => (98, 1, 1, 0),
-            Self::Exchange => (10, 40, 40, 10),
-            Self::RapidGrow => (5, 80, 5, 10),
+    /// The workload this preset names.
+    pub fn workload(self) -> Workload {
+        let (name, read, insert, remove, update, prefill) = match self {
+            Self::ReadHeavy => ("read-heavy", 98, 1, 1, 0, 0.75),
+            Self::Exchange => ("exchange", 10, 40, 40, 10, 0.75),
+            Self::RapidGrow => ("rapid-grow", 5, 80, 5, 10, 0.0),
         };
-        Mix {
-            read,
-            insert,
-            remove,
-            update,
+        Workload {
+            name: name.to_owned(),
+            mix: Mix {
+                read,
+                insert,
+                remove,
+                update,
+            },
+            prefill,
         }
     }
+}
 
-    /// The share of the capacity inserted before timing starts.
-    pub fn prefill(self) -> f64 {
-        match self {
-            Self::ReadHeavy | Self::Exchange => 0.75,
-            Self::RapidGrow => 0.0,
+/// What the threads do: a mix of operations on a map prefilled to a share
+/// of its capacity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Workload {
+    /// The name shown in reports.
+    pub name: String,
+    /// The operation mix.
+    pub mix: Mix,
+    /// The share of the capacity inserted before timing starts, 0 to 1.
+    pub prefill: f64,
+}
+
+impl Workload {
+    /// A workload with a user's mix, named after it.
+    pub fn custom(mix: Mix, prefill: f64) -> Self {
+        Self {
+            name: mix.to_string(),
+            mix,
+            prefill,
         }
     }
 }
 
 impl fmt::Display for Workload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::ReadHeavy => "read-heavy",
-            Self::Exchange => "exchange",
-            Self::RapidGrow => "rapid-grow",
-        })
+        f.write_str(&self.name)
     }
 }
 
@@ -128,12 +131,12 @@ fn plan(mix: Mix) -> Vec<Op> {
 ///
 /// If the map gives a wrong answer: a fresh key already present, a live key
 /// missing, or a removed key still there.
-pub fn run<M: BenchMap>(workload: Workload, threads: usize, size: Size) -> Duration {
+pub fn run<M: BenchMap>(workload: &Workload, threads: usize, size: Size) -> Duration {
     let capacity = 1usize << size.capacity_log2;
     let map = M::with_capacity(capacity);
-    let ops = plan(workload.mix());
+    let ops = plan(workload.mix);
     let per_thread_ops = size.operations / threads as u64;
-    let per_thread_prefill = (capacity as f64 * workload.prefill()) as u64 / threads as u64;
+    let per_thread_prefill = (capacity as f64 * workload.prefill) as u64 / threads as u64;
     let start = Barrier::new(threads + 1);
     thread::scope(|s| {
         for t in 0..threads {
@@ -201,10 +204,10 @@ mod tests {
 
     #[test]
     fn plans_follow_the_mix() {
-        for workload in Workload::TRIO {
-            let ops = plan(workload.mix());
+        for preset in Preset::TRIO {
+            let mix = preset.workload().mix;
+            let ops = plan(mix);
             let count = |op| ops.iter().filter(|&&o| o == op).count() as u8;
-            let mix = workload.mix();
             assert_eq!(
                 (
                     count(Op::Read),
