@@ -1,6 +1,7 @@
 //! Every map the benchmark measures, behind one small trait.
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::sync::RwLock;
 
 use dashmap::DashMap;
@@ -26,6 +27,15 @@ pub trait BenchMap: Send + Sync {
     /// Adds one to a present `key`'s value without inserting; whether it was
     /// present.
     fn update(&self, key: u64) -> bool;
+    /// Stores `value` if `key` is absent (Go `LoadOrStore`); whether it was
+    /// present.
+    fn get_or_insert(&self, key: u64, value: u64) -> bool;
+    /// Replaces `key`'s value with `new` if it is `current`; whether it did.
+    fn compare_and_swap(&self, key: u64, current: u64, new: u64) -> bool;
+    /// Visits every entry (Go `Range`); how many there were.
+    fn count_entries(&self) -> usize;
+    /// The first key an iteration yields, if any.
+    fn first_key(&self) -> Option<u64>;
 }
 
 /// `std::sync::RwLock<HashMap>`: what most Rust code does today.
@@ -54,6 +64,32 @@ impl BenchMap for StdRwLockMap {
             .map(|v| *v += 1)
             .is_some()
     }
+    fn get_or_insert(&self, key: u64, value: u64) -> bool {
+        // Go's RWMutexMap: look under the read lock, store under the write lock.
+        if self.read().unwrap().contains_key(&key) {
+            return true;
+        }
+        let mut map = self.write().unwrap();
+        let present = map.contains_key(&key);
+        map.entry(key).or_insert(value);
+        present
+    }
+    fn compare_and_swap(&self, key: u64, current: u64, new: u64) -> bool {
+        let mut map = self.write().unwrap();
+        match map.get_mut(&key) {
+            Some(v) if *v == current => {
+                *v = new;
+                true
+            }
+            _ => false,
+        }
+    }
+    fn count_entries(&self) -> usize {
+        self.read().unwrap().iter().count()
+    }
+    fn first_key(&self) -> Option<u64> {
+        self.read().unwrap().keys().next().copied()
+    }
 }
 
 impl BenchMap for DashMap<u64, u64, Hasher> {
@@ -71,6 +107,30 @@ impl BenchMap for DashMap<u64, u64, Hasher> {
     }
     fn update(&self, key: u64) -> bool {
         self.get_mut(&key).map(|mut v| *v += 1).is_some()
+    }
+    fn get_or_insert(&self, key: u64, value: u64) -> bool {
+        match self.entry(key) {
+            dashmap::Entry::Occupied(_) => true,
+            dashmap::Entry::Vacant(entry) => {
+                entry.insert(value);
+                false
+            }
+        }
+    }
+    fn compare_and_swap(&self, key: u64, current: u64, new: u64) -> bool {
+        match self.get_mut(&key) {
+            Some(mut v) if *v == current => {
+                *v = new;
+                true
+            }
+            _ => false,
+        }
+    }
+    fn count_entries(&self) -> usize {
+        self.iter().count()
+    }
+    fn first_key(&self) -> Option<u64> {
+        self.iter().next().map(|entry| *entry.key())
     }
 }
 
@@ -94,10 +154,26 @@ impl BenchMap for PapayaMap {
     fn update(&self, key: u64) -> bool {
         self.pin().update(key, |v| v + 1).is_some()
     }
+    fn get_or_insert(&self, key: u64, value: u64) -> bool {
+        self.pin().try_insert(key, value).is_err()
+    }
+    fn compare_and_swap(&self, key: u64, current: u64, new: u64) -> bool {
+        let map = self.pin();
+        let outcome = map.compute(key, |entry| match entry {
+            Some((_, v)) if *v == current => papaya::Operation::Insert(new),
+            _ => papaya::Operation::Abort(()),
+        });
+        matches!(outcome, papaya::Compute::Updated { .. })
+    }
+    fn count_entries(&self) -> usize {
+        self.pin().iter().count()
+    }
+    fn first_key(&self) -> Option<u64> {
+        self.pin().keys().next().copied()
+    }
 }
 
-/// `scc::HashMap` 3. Its `insert_sync` refuses to overwrite, which is
-/// "the key was absent" here: the workloads only insert fresh keys.
+/// `scc::HashMap` 3.
 pub type SccMap = scc::HashMap<u64, u64, Hasher>;
 
 impl BenchMap for SccMap {
@@ -108,13 +184,38 @@ impl BenchMap for SccMap {
         self.contains_sync(&key)
     }
     fn insert(&self, key: u64, value: u64) -> bool {
-        self.insert_sync(key, value).is_ok()
+        self.upsert_sync(key, value).is_none()
     }
     fn remove(&self, key: u64) -> bool {
         self.remove_sync(&key).is_some()
     }
     fn update(&self, key: u64) -> bool {
         self.update_sync(&key, |_, v| *v += 1).is_some()
+    }
+    fn get_or_insert(&self, key: u64, value: u64) -> bool {
+        // scc's insert refuses to overwrite: exactly Go's LoadOrStore.
+        self.insert_sync(key, value).is_err()
+    }
+    fn compare_and_swap(&self, key: u64, current: u64, new: u64) -> bool {
+        let swap = |_: &u64, v: &mut u64| {
+            let matched = *v == current;
+            if matched {
+                *v = new;
+            }
+            matched
+        };
+        self.update_sync(&key, swap) == Some(true)
+    }
+    fn count_entries(&self) -> usize {
+        let mut count = 0;
+        self.iter_sync(|_, _| {
+            count += 1;
+            true
+        });
+        count
+    }
+    fn first_key(&self) -> Option<u64> {
+        self.begin_sync().map(|entry| *entry.key())
     }
 }
 
@@ -136,6 +237,28 @@ macro_rules! racefree_bench_map {
             }
             fn update(&self, key: u64) -> bool {
                 ConcurrentMap::update(self, &key, |v| v + 1)
+            }
+            fn get_or_insert(&self, key: u64, value: u64) -> bool {
+                ConcurrentMap::get_or_insert(self, key, value).1
+            }
+            fn compare_and_swap(&self, key: u64, current: u64, new: u64) -> bool {
+                ConcurrentMap::compare_and_swap(self, &key, &current, new).is_ok()
+            }
+            fn count_entries(&self) -> usize {
+                let mut count = 0;
+                self.for_each(|_, _| {
+                    count += 1;
+                    ControlFlow::Continue(())
+                });
+                count
+            }
+            fn first_key(&self) -> Option<u64> {
+                let mut first = None;
+                self.for_each(|k, _| {
+                    first = Some(*k);
+                    ControlFlow::Break(())
+                });
+                first
             }
         }
     )*};

@@ -6,6 +6,7 @@
 
 pub mod adapter;
 pub mod cli;
+pub mod gocases;
 pub mod machine;
 pub mod mix;
 pub mod report;

@@ -57,14 +57,14 @@ pub fn recommendations(cells: &[Cell]) -> Vec<String> {
     let groups = groups(cells);
     let mut names: Vec<&str> = Vec::new();
     for group in &groups {
-        if !names.contains(&group[0].workload.name.as_str()) {
-            names.push(&group[0].workload.name);
+        if !names.contains(&group[0].workload.as_str()) {
+            names.push(&group[0].workload);
         }
     }
     names
         .into_iter()
         .filter_map(|name| {
-            let of_workload: Vec<&Vec<&Cell>> = groups.iter().filter(|g| g[0].workload.name == name).collect();
+            let of_workload: Vec<&Vec<&Cell>> = groups.iter().filter(|g| g[0].workload == name).collect();
             let (best, best_score) = MapKind::ALL
                 .into_iter()
                 .filter(|m| m.is_racefree())
@@ -105,9 +105,14 @@ pub fn markdown(cells: &[Cell], plan: &Plan, machine: &Machine) -> String {
     let _ = writeln!(out, "{machine}");
     let _ = writeln!(
         out,
-        "Capacity 2^{}, {} operations per run, median of {} runs after {} warm-up, maps interleaved. \
+        "Capacity 2^{}, {} operations per run ({} calls for Go's cases, whose Range call visits 1024 entries), \
+         median of {} runs after {} warm-up, maps interleaved. \
          \"vs fastest\" is the median of per-round ratios to the fastest map.\n",
-        plan.size.capacity_log2, plan.size.operations, plan.repetitions, plan.warmups
+        plan.size.capacity_log2,
+        plan.size.operations,
+        plan.size.go_calls,
+        plan.repetitions,
+        plan.warmups
     );
     let _ = writeln!(
         out,
@@ -150,7 +155,7 @@ pub fn json(cells: &[Cell], plan: &Plan, machine: &Machine) -> serde_json::Value
             group.into_iter().map(move |cell| {
                 let median = cell.median();
                 serde_json::json!({
-                    "workload": cell.workload.to_string(),
+                    "workload": cell.workload,
                     "threads": cell.threads,
                     "map": cell.map.label(),
                     "ops_per_sec_runs": cell.ops_per_sec,
@@ -181,11 +186,10 @@ pub fn json(cells: &[Cell], plan: &Plan, machine: &Machine) -> serde_json::Value
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::Preset;
 
     fn cell(map: MapKind, threads: usize, ops: f64) -> Cell {
         Cell {
-            workload: Preset::Exchange.workload(),
+            workload: "exchange".to_owned(),
             threads,
             map,
             ops_per_sec: vec![ops, ops * 1.01, ops * 0.99],

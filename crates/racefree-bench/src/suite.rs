@@ -6,14 +6,43 @@ use dashmap::DashMap;
 use indicatif::{ProgressBar, ProgressStyle};
 use racefree::{LockedMap, ShardedMap};
 
-use crate::adapter::{Hasher, MapKind, PapayaMap, SccMap, StdRwLockMap};
+use crate::adapter::{BenchMap, Hasher, MapKind, PapayaMap, SccMap, StdRwLockMap};
+use crate::gocases::{self, GoCase};
 use crate::workload::{self, Size, Workload};
+
+/// Something to measure: a mix of operations, or one of Go's cases.
+#[derive(Clone, Debug)]
+pub enum Scenario {
+    /// A WORKLOADS.md §1 workload or the user's `--mix`.
+    Mix(Workload),
+    /// A case of Go's `sync.Map` benchmarks (WORKLOADS.md §2).
+    Go(GoCase),
+}
+
+impl Scenario {
+    /// The name shown in reports.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Mix(workload) => workload.name.clone(),
+            Self::Go(case) => case.to_string(),
+        }
+    }
+
+    /// Calls in one run of this size: operations for a mix, whole calls of
+    /// the case for Go's (a `Range` call visits every entry).
+    pub fn calls(&self, size: Size) -> u64 {
+        match self {
+            Self::Mix(_) => size.operations,
+            Self::Go(case) => size.go_calls / case.weight(),
+        }
+    }
+}
 
 /// What to measure.
 #[derive(Clone, Debug)]
 pub struct Plan {
-    /// The workloads, in order.
-    pub workloads: Vec<Workload>,
+    /// What to run, in order.
+    pub workloads: Vec<Scenario>,
     /// Thread counts, in order.
     pub threads: Vec<usize>,
     /// The maps; each repetition runs them all, in a rotated order.
@@ -29,8 +58,8 @@ pub struct Plan {
 /// The measured runs of one map on one workload at one thread count.
 #[derive(Clone, Debug)]
 pub struct Cell {
-    /// The workload.
-    pub workload: Workload,
+    /// The scenario's name.
+    pub workload: String,
     /// Threads used.
     pub threads: usize,
     /// The map.
@@ -80,15 +109,21 @@ impl Cell {
     }
 }
 
-/// Runs one map once.
-fn run_once(map: MapKind, workload: &Workload, threads: usize, size: Size) -> Duration {
+/// Runs one map once on `scenario`.
+fn run_once(map: MapKind, scenario: &Scenario, threads: usize, size: Size) -> Duration {
+    fn on<M: BenchMap>(scenario: &Scenario, threads: usize, size: Size) -> Duration {
+        match scenario {
+            Scenario::Mix(workload) => workload::run::<M>(workload, threads, size),
+            Scenario::Go(case) => gocases::run::<M>(*case, threads, scenario.calls(size)),
+        }
+    }
     match map {
-        MapKind::Locked => workload::run::<LockedMap<u64, u64, Hasher>>(workload, threads, size),
-        MapKind::Sharded => workload::run::<ShardedMap<u64, u64, Hasher>>(workload, threads, size),
-        MapKind::StdRwLock => workload::run::<StdRwLockMap>(workload, threads, size),
-        MapKind::Dashmap => workload::run::<DashMap<u64, u64, Hasher>>(workload, threads, size),
-        MapKind::Papaya => workload::run::<PapayaMap>(workload, threads, size),
-        MapKind::Scc => workload::run::<SccMap>(workload, threads, size),
+        MapKind::Locked => on::<LockedMap<u64, u64, Hasher>>(scenario, threads, size),
+        MapKind::Sharded => on::<ShardedMap<u64, u64, Hasher>>(scenario, threads, size),
+        MapKind::StdRwLock => on::<StdRwLockMap>(scenario, threads, size),
+        MapKind::Dashmap => on::<DashMap<u64, u64, Hasher>>(scenario, threads, size),
+        MapKind::Papaya => on::<PapayaMap>(scenario, threads, size),
+        MapKind::Scc => on::<SccMap>(scenario, threads, size),
     }
 }
 
@@ -116,17 +151,21 @@ pub fn run(plan: &Plan, quiet: bool) -> Vec<Cell> {
                 for offset in 0..plan.maps.len() {
                     let index = (round + offset) % plan.maps.len();
                     let map = plan.maps[index];
-                    progress.set_message(format!("{workload}, {threads} threads, {}", map.label()));
+                    progress.set_message(format!(
+                        "{}, {threads} threads, {}",
+                        workload.name(),
+                        map.label()
+                    ));
                     let took = run_once(map, workload, threads, plan.size);
                     if round >= plan.warmups {
-                        runs[index].push(plan.size.operations as f64 / took.as_secs_f64());
+                        runs[index].push(workload.calls(plan.size) as f64 / took.as_secs_f64());
                     }
                     progress.inc(1);
                 }
             }
             for (map, ops_per_sec) in plan.maps.iter().zip(runs) {
                 cells.push(Cell {
-                    workload: workload.clone(),
+                    workload: workload.name(),
                     threads,
                     map: *map,
                     ops_per_sec,

@@ -96,6 +96,8 @@ pub struct Size {
     pub capacity_log2: u32,
     /// Operations in one run, across all threads.
     pub operations: u64,
+    /// Calls in one run of a Go case, across all threads.
+    pub go_calls: u64,
 }
 
 /// The key of index `i` for `thread`: a bijective mix, so keys look random

@@ -1,8 +1,10 @@
 //! racefree-bench end to end, as a user runs it, with tiny sizes.
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use racefree_bench::adapter::MapKind;
 use racefree_bench::cli::{Cli, run};
+use racefree_bench::gocases::GoCase;
+use racefree_bench::suite::Scenario;
 
 fn parse(args: &str) -> Result<Cli, clap::Error> {
     Cli::try_parse_from(std::iter::once("racefree-bench").chain(args.split_whitespace()))
@@ -53,12 +55,36 @@ fn a_custom_mix_replaces_the_standard_workloads() {
     let cli = parse("--quiet --mix read=80,update=20 --prefill 50 --capacity-log2 8 --ops 2000 --reps 1 --warmups 0 --threads 1 --maps sharded").unwrap();
     let plan = cli.plan();
     assert_eq!(plan.workloads.len(), 1);
-    assert_eq!(plan.workloads[0].prefill, 0.5);
+    match &plan.workloads[0] {
+        Scenario::Mix(workload) => assert_eq!(workload.prefill, 0.5),
+        other => panic!("expected the --mix workload, got {other:?}"),
+    }
     let table = run(&cli).unwrap();
     assert!(
         table.contains("| read=80,insert=0,remove=0,update=20 | 1 | racefree::ShardedMap |"),
         "{table}"
     );
+}
+
+/// Each Go case checks the answers it gets, so this also checks every
+/// adapter's get_or_insert, compare_and_swap and iteration.
+#[test]
+fn every_go_case_runs_on_every_map() {
+    let cases = GoCase::value_variants()
+        .iter()
+        .map(|c| c.to_possible_value().unwrap().get_name().to_owned());
+    let cli = parse(&format!(
+        "--quiet --go-cases {} --go-calls 4096 --reps 1 --warmups 0 --threads 1,3",
+        cases.collect::<Vec<_>>().join(",")
+    ))
+    .unwrap();
+    let table = run(&cli).unwrap();
+    for case in GoCase::value_variants() {
+        let rows = table
+            .lines()
+            .filter(|l| l.starts_with(&format!("| {case} |")));
+        assert_eq!(rows.count(), MapKind::ALL.len() * 2, "{case}");
+    }
 }
 
 #[test]
