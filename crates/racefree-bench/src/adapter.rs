@@ -32,10 +32,17 @@ pub trait BenchMap: Send + Sync {
     fn get_or_insert(&self, key: u64, value: u64) -> bool;
     /// Replaces `key`'s value with `new` if it is `current`; whether it did.
     fn compare_and_swap(&self, key: u64, current: u64, new: u64) -> bool;
-    /// Visits every entry (Go `Range`); how many there were.
+    /// Visits every entry, reading each key and value as Go's `Range`
+    /// callback would (through `black_box`, so that no map can count
+    /// without visiting); how many there were.
     fn count_entries(&self) -> usize;
     /// The first key an iteration yields, if any.
     fn first_key(&self) -> Option<u64>;
+}
+
+/// Reads an entry so the optimiser cannot skip it.
+fn visit(entry: (&u64, &u64)) {
+    std::hint::black_box(entry);
 }
 
 /// `std::sync::RwLock<HashMap>`: what most Rust code does today.
@@ -85,7 +92,7 @@ impl BenchMap for StdRwLockMap {
         }
     }
     fn count_entries(&self) -> usize {
-        self.read().unwrap().iter().count()
+        self.read().unwrap().iter().map(visit).count()
     }
     fn first_key(&self) -> Option<u64> {
         self.read().unwrap().keys().next().copied()
@@ -127,7 +134,9 @@ impl BenchMap for DashMap<u64, u64, Hasher> {
         }
     }
     fn count_entries(&self) -> usize {
-        self.iter().count()
+        self.iter()
+            .map(|entry| visit((entry.key(), entry.value())))
+            .count()
     }
     fn first_key(&self) -> Option<u64> {
         self.iter().next().map(|entry| *entry.key())
@@ -166,7 +175,7 @@ impl BenchMap for PapayaMap {
         matches!(outcome, papaya::Compute::Updated { .. })
     }
     fn count_entries(&self) -> usize {
-        self.pin().iter().count()
+        self.pin().iter().map(visit).count()
     }
     fn first_key(&self) -> Option<u64> {
         self.pin().keys().next().copied()
@@ -208,7 +217,8 @@ impl BenchMap for SccMap {
     }
     fn count_entries(&self) -> usize {
         let mut count = 0;
-        self.iter_sync(|_, _| {
+        self.iter_sync(|k, v| {
+            visit((k, v));
             count += 1;
             true
         });
@@ -246,7 +256,8 @@ macro_rules! racefree_bench_map {
             }
             fn count_entries(&self) -> usize {
                 let mut count = 0;
-                self.for_each(|_, _| {
+                self.for_each(|k, v| {
+                    visit((k, v));
                     count += 1;
                     ControlFlow::Continue(())
                 });

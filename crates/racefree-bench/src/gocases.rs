@@ -3,11 +3,10 @@
 //! for. The cases' ideas and numbers are Go's; the code is racefree's.
 
 use std::fmt;
-use std::sync::Barrier;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::adapter::BenchMap;
+use crate::timing::time_threads;
 
 /// A benchmark case of Go's `sync.Map`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -190,21 +189,14 @@ pub fn run<M: BenchMap>(case: GoCase, threads: usize, calls: u64) -> Duration {
     let map = M::with_capacity(1024);
     case.setup(&map);
     let per_thread = calls / threads as u64;
-    let start = Barrier::new(threads + 1);
-    thread::scope(|s| {
-        for t in 0..threads as u64 {
-            let (map, start) = (&map, &start);
-            s.spawn(move || {
-                let mut state = ThreadState::default();
-                let first = t * calls;
-                start.wait();
-                for i in first..first + per_thread {
-                    call(case, map, i, &mut state);
-                }
-            });
-        }
-        start.wait();
-        Instant::now()
-    })
-    .elapsed()
+    time_threads(
+        threads,
+        |_| ThreadState::default(),
+        |t, mut state| {
+            let first = t as u64 * calls;
+            for i in first..first + per_thread {
+                call(case, &map, i, &mut state);
+            }
+        },
+    )
 }

@@ -11,4 +11,5 @@ pub mod machine;
 pub mod mix;
 pub mod report;
 pub mod suite;
+pub mod timing;
 pub mod workload;

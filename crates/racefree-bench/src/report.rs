@@ -72,11 +72,18 @@ pub fn recommendations(cells: &[Cell]) -> Vec<String> {
                 .max_by(|a, b| a.1.total_cmp(&b.1))?;
             let plain = score(&of_workload, MapKind::StdRwLock);
             Some(match plain {
-                Some(plain) if plain >= PLAIN_IS_FINE * best_score => format!(
-                    "{name}: a plain `RwLock<HashMap>` is fine here; across thread counts it reached {:.0} % of {}'s throughput.",
-                    100.0 * plain / best_score,
-                    best.label()
-                ),
+                Some(plain) if plain >= PLAIN_IS_FINE * best_score => {
+                    let ratio = plain / best_score;
+                    let measure = if ratio >= 1.0 {
+                        format!("ran {ratio:.1}x")
+                    } else {
+                        format!("reached {:.0} % of", 100.0 * ratio)
+                    };
+                    format!(
+                        "{name}: a plain `RwLock<HashMap>` is fine here; across thread counts it {measure} {}'s throughput.",
+                        best.label()
+                    )
+                }
                 _ => {
                     let busiest = of_workload.iter().max_by_key(|g| g[0].threads).expect("a workload has groups");
                     let ratio_to = |other: MapKind| {

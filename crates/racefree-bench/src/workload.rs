@@ -5,9 +5,7 @@
 //! every result and must grow to other key types and distributions.
 
 use std::fmt;
-use std::sync::Barrier;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
@@ -15,6 +13,7 @@ use rand::seq::SliceRandom;
 
 use crate::adapter::BenchMap;
 use crate::mix::Mix;
+use crate::timing::time_threads;
 
 /// One operation of a mix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,65 +138,60 @@ pub fn run<M: BenchMap>(workload: &Workload, threads: usize, size: Size) -> Dura
     let ops = plan(workload.mix);
     let per_thread_ops = size.operations / threads as u64;
     let per_thread_prefill = (capacity as f64 * workload.prefill) as u64 / threads as u64;
-    let start = Barrier::new(threads + 1);
-    thread::scope(|s| {
-        for t in 0..threads {
-            let (map, ops, start) = (&map, &ops, &start);
-            s.spawn(move || {
-                // Live keys are key(t, oldest..next).
-                let (mut oldest, mut next) = (0u64, 0u64);
-                while next < per_thread_prefill {
-                    assert!(
-                        map.insert(key(t, next), next),
-                        "prefill: fresh key {next} was present"
-                    );
-                    next += 1;
-                }
-                // A full-period walk over the live keys for reads and updates.
-                let mut walk = 0u64;
-                start.wait();
-                for i in 0..per_thread_ops {
-                    let live = next - oldest;
-                    match ops[(i % 100) as usize] {
-                        Op::Read | Op::Update if live == 0 => {}
-                        Op::Read => {
-                            walk = walk.wrapping_add(0x9e37_79b9_7f4a_7c15);
-                            let k = key(t, oldest + walk % live);
-                            assert!(map.get(k), "read: live key missing");
-                        }
-                        Op::Update => {
-                            walk = walk.wrapping_add(0x9e37_79b9_7f4a_7c15);
-                            let k = key(t, oldest + walk % live);
-                            assert!(map.update(k), "update: live key missing");
-                        }
-                        Op::Insert => {
-                            assert!(map.insert(key(t, next), i), "insert: fresh key was present");
-                            next += 1;
-                        }
-                        Op::Remove if live == 0 => {}
-                        Op::Remove => {
-                            assert!(map.remove(key(t, oldest)), "remove: live key missing");
-                            oldest += 1;
-                        }
+    time_threads(
+        threads,
+        |t| {
+            // Live keys are key(t, oldest..next).
+            let mut next = 0u64;
+            while next < per_thread_prefill {
+                assert!(
+                    map.insert(key(t, next), next),
+                    "prefill: fresh key {next} was present"
+                );
+                next += 1;
+            }
+            next
+        },
+        |t, prefilled| {
+            let (mut oldest, mut next) = (0u64, prefilled);
+            // A full-period walk over the live keys for reads and updates.
+            let mut walk = 0u64;
+            for i in 0..per_thread_ops {
+                let live = next - oldest;
+                match ops[(i % 100) as usize] {
+                    Op::Read | Op::Update if live == 0 => {}
+                    Op::Read => {
+                        walk = walk.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                        let k = key(t, oldest + walk % live);
+                        assert!(map.get(k), "read: live key missing");
+                    }
+                    Op::Update => {
+                        walk = walk.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                        let k = key(t, oldest + walk % live);
+                        assert!(map.update(k), "update: live key missing");
+                    }
+                    Op::Insert => {
+                        assert!(map.insert(key(t, next), i), "insert: fresh key was present");
+                        next += 1;
+                    }
+                    Op::Remove if live == 0 => {}
+                    Op::Remove => {
+                        assert!(map.remove(key(t, oldest)), "remove: live key missing");
+                        oldest += 1;
                     }
                 }
-                // The end state: the last removed key is gone, the newest is there.
-                assert!(
-                    oldest == 0 || !map.get(key(t, oldest - 1)),
-                    "a removed key is back"
-                );
-                assert!(
-                    next == oldest || map.get(key(t, next - 1)),
-                    "the newest key is missing"
-                );
-            });
-        }
-        start.wait();
-        let began = Instant::now();
-        // Leaving the scope joins every thread.
-        began
-    })
-    .elapsed()
+            }
+            // The end state: the last removed key is gone, the newest is there.
+            assert!(
+                oldest == 0 || !map.get(key(t, oldest - 1)),
+                "a removed key is back"
+            );
+            assert!(
+                next == oldest || map.get(key(t, next - 1)),
+                "the newest key is missing"
+            );
+        },
+    )
 }
 
 #[cfg(test)]
