@@ -60,7 +60,7 @@ pub struct Cli {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub ops: Option<u64>,
 
-    /// Calls per run of a Go case, across all threads [default: 2^18, or 2^21 with --full].
+    /// Calls per run of a Go case, across all threads [default: 2^21, or 2^23 with --full].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1024..))]
     pub go_calls: Option<u64>,
 
@@ -136,7 +136,7 @@ impl Cli {
                 operations: self.ops.unwrap_or(4 << capacity_log2),
                 go_calls: self
                     .go_calls
-                    .unwrap_or(if self.full { 1 << 21 } else { 1 << 18 }),
+                    .unwrap_or(if self.full { 1 << 23 } else { 1 << 21 }),
             },
         }
     }
