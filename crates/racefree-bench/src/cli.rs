@@ -4,6 +4,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
 use std::thread;
+use std::time::Duration;
 
 use clap::Parser;
 
@@ -60,9 +61,9 @@ pub struct Cli {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub ops: Option<u64>,
 
-    /// Calls per run of a Go case, across all threads [default: 2^21, or 2^23 with --full].
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1024..))]
-    pub go_calls: Option<u64>,
+    /// Milliseconds per run of a Go case [default: 25, or 200 with --full].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub go_millis: Option<u64>,
 
     /// Measured runs per map and setting; the median is reported [default: 5, or 7 with --full].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1000))]
@@ -134,9 +135,11 @@ impl Cli {
             size: Size {
                 capacity_log2,
                 operations: self.ops.unwrap_or(4 << capacity_log2),
-                go_calls: self
-                    .go_calls
-                    .unwrap_or(if self.full { 1 << 23 } else { 1 << 21 }),
+                go_run: Duration::from_millis(self.go_millis.unwrap_or(if self.full {
+                    200
+                } else {
+                    25
+                })),
             },
         }
     }

@@ -3,7 +3,7 @@
 //! for. The cases' ideas and numbers are Go's; the code is racefree's.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::adapter::BenchMap;
 use crate::timing::time_threads;
@@ -182,21 +182,33 @@ fn call<M: BenchMap>(case: GoCase, map: &M, i: u64, state: &mut ThreadState) {
     }
 }
 
-/// Runs `calls` calls of `case` on a fresh `M`, split over `threads`
-/// threads, and returns the time they took (setup excluded). Thread `t`'s
-/// counter starts at `t · calls`, so "new" keys never collide.
-pub fn run<M: BenchMap>(case: GoCase, threads: usize, calls: u64) -> Duration {
+/// Runs `case` on a fresh `M` with `threads` threads for about `duration`
+/// and returns the time taken and the calls made (setup excluded). Thread
+/// `t`'s counter starts at `t · 2^40`, so "new" keys never collide.
+///
+/// Bounded by time rather than by calls: a map that stalls (a spinning
+/// lock whose holder was preempted) shows as low throughput instead of
+/// stretching the run.
+pub fn run<M: BenchMap>(case: GoCase, threads: usize, duration: Duration) -> (Duration, u64) {
     let map = M::with_capacity(1024);
     case.setup(&map);
-    let per_thread = calls / threads as u64;
-    time_threads(
+    // Check the clock every `batch` calls: about 256 map operations.
+    let batch = (256 / case.weight()).max(1);
+    let (took, calls) = time_threads(
         threads,
         |_| ThreadState::default(),
         |t, mut state| {
-            let first = t as u64 * calls;
-            for i in first..first + per_thread {
-                call(case, &map, i, &mut state);
+            let deadline = Instant::now() + duration;
+            let first = (t as u64) << 40;
+            let mut i = first;
+            while Instant::now() < deadline {
+                for _ in 0..batch {
+                    call(case, &map, i, &mut state);
+                    i += 1;
+                }
             }
+            i - first
         },
-    )
+    );
+    (took, calls.into_iter().sum())
 }

@@ -112,12 +112,12 @@ pub fn markdown(cells: &[Cell], plan: &Plan, machine: &Machine) -> String {
     let _ = writeln!(out, "{machine}");
     let _ = writeln!(
         out,
-        "Capacity 2^{}, {} operations per run ({} calls for Go's cases, whose Range call visits 1024 entries), \
-         median of {} runs after {} warm-up, maps interleaved. \
+        "Capacity 2^{}, {} operations per run; Go's cases run {} ms each and count calls (a Range call \
+         visits 1024 entries). Median of {} runs after {} warm-up, maps interleaved. \
          \"vs fastest\" is the median of per-round ratios to the fastest map.\n",
         plan.size.capacity_log2,
         plan.size.operations,
-        plan.size.go_calls,
+        plan.size.go_run.as_millis(),
         plan.repetitions,
         plan.warmups
     );

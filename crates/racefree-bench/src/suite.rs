@@ -27,15 +27,6 @@ impl Scenario {
             Self::Go(case) => case.to_string(),
         }
     }
-
-    /// Calls in one run of this size: operations for a mix, whole calls of
-    /// the case for Go's (a `Range` call visits every entry).
-    pub fn calls(&self, size: Size) -> u64 {
-        match self {
-            Self::Mix(_) => size.operations,
-            Self::Go(case) => size.go_calls / case.weight(),
-        }
-    }
 }
 
 /// What to measure.
@@ -109,12 +100,16 @@ impl Cell {
     }
 }
 
-/// Runs one map once on `scenario`.
-fn run_once(map: MapKind, scenario: &Scenario, threads: usize, size: Size) -> Duration {
-    fn on<M: BenchMap>(scenario: &Scenario, threads: usize, size: Size) -> Duration {
+/// Runs one map once on `scenario`; returns the time taken and the calls
+/// made (operations for a mix; whole calls for Go's cases, where a `Range`
+/// call visits every entry).
+fn run_once(map: MapKind, scenario: &Scenario, threads: usize, size: Size) -> (Duration, u64) {
+    fn on<M: BenchMap>(scenario: &Scenario, threads: usize, size: Size) -> (Duration, u64) {
         match scenario {
-            Scenario::Mix(workload) => workload::run::<M>(workload, threads, size),
-            Scenario::Go(case) => gocases::run::<M>(*case, threads, scenario.calls(size)),
+            Scenario::Mix(workload) => {
+                (workload::run::<M>(workload, threads, size), size.operations)
+            }
+            Scenario::Go(case) => gocases::run::<M>(*case, threads, size.go_run),
         }
     }
     match map {
@@ -156,9 +151,9 @@ pub fn run(plan: &Plan, quiet: bool) -> Vec<Cell> {
                         workload.name(),
                         map.label()
                     ));
-                    let took = run_once(map, workload, threads, plan.size);
+                    let (took, calls) = run_once(map, workload, threads, plan.size);
                     if round >= plan.warmups {
-                        runs[index].push(workload.calls(plan.size) as f64 / took.as_secs_f64());
+                        runs[index].push(calls as f64 / took.as_secs_f64());
                     }
                     progress.inc(1);
                 }

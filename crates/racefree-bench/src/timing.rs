@@ -7,18 +7,18 @@ use std::time::{Duration, Instant};
 
 /// Runs `work(t, prepare(t))` on threads `0..threads`, each preparing first
 /// and then starting together, and returns the time from the first thread's
-/// start to the last thread's finish.
+/// start to the last thread's finish, with what each thread's work returned.
 ///
 /// Each thread reads the clock itself: a coordinating thread that reads it
 /// after releasing the others may be scheduled only once they are done, on
 /// an oversubscribed machine, and would measure nothing.
-pub fn time_threads<S>(
+pub fn time_threads<S, R: Send>(
     threads: usize,
     prepare: impl Fn(usize) -> S + Sync,
-    work: impl Fn(usize, S) + Sync,
-) -> Duration {
+    work: impl Fn(usize, S) -> R + Sync,
+) -> (Duration, Vec<R>) {
     let start = Barrier::new(threads);
-    let spans: Vec<(Instant, Instant)> = thread::scope(|s| {
+    let spans: Vec<(Instant, Instant, R)> = thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let (prepare, work, start) = (&prepare, &work, &start);
@@ -26,8 +26,8 @@ pub fn time_threads<S>(
                     let state = prepare(t);
                     start.wait();
                     let began = Instant::now();
-                    work(t, state);
-                    (began, Instant::now())
+                    let result = work(t, state);
+                    (began, Instant::now(), result)
                 })
             })
             .collect();
@@ -47,5 +47,5 @@ pub fn time_threads<S>(
         .map(|span| span.1)
         .max()
         .expect("at least one thread");
-    last - first
+    (last - first, spans.into_iter().map(|span| span.2).collect())
 }

@@ -95,8 +95,8 @@ pub struct Size {
     pub capacity_log2: u32,
     /// Operations in one run, across all threads.
     pub operations: u64,
-    /// Calls in one run of a Go case, across all threads.
-    pub go_calls: u64,
+    /// How long one run of a Go case lasts.
+    pub go_run: Duration,
 }
 
 /// The key of index `i` for `thread`: a bijective mix, so keys look random
@@ -138,7 +138,7 @@ pub fn run<M: BenchMap>(workload: &Workload, threads: usize, size: Size) -> Dura
     let ops = plan(workload.mix);
     let per_thread_ops = size.operations / threads as u64;
     let per_thread_prefill = (capacity as f64 * workload.prefill) as u64 / threads as u64;
-    time_threads(
+    let (took, _) = time_threads(
         threads,
         |t| {
             // Live keys are key(t, oldest..next).
@@ -191,7 +191,8 @@ pub fn run<M: BenchMap>(workload: &Workload, threads: usize, size: Size) -> Dura
                 "the newest key is missing"
             );
         },
-    )
+    );
+    took
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ fn every_go_case_runs_on_every_map() {
         .iter()
         .map(|c| c.to_possible_value().unwrap().get_name().to_owned());
     let cli = parse(&format!(
-        "--quiet --go-cases {} --go-calls 4096 --reps 1 --warmups 0 --threads 1,3",
+        "--quiet --go-cases {} --go-millis 2 --reps 1 --warmups 0 --threads 1,3",
         cases.collect::<Vec<_>>().join(",")
     ))
     .unwrap();
