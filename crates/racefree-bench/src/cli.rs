@@ -70,8 +70,8 @@ pub struct Cli {
     pub reps: Option<u64>,
 
     /// The sizes for published figures: capacity 2^22 (WORKLOADS.md asks
-    /// for 2^21 to 2^23 on a 2-core machine) and 7 runs. Takes about
-    /// 20 minutes on 2 cores; the default run takes about 2.
+    /// for 2^21 to 2^23 on a 2-core machine) and 7 runs. Took 28 minutes
+    /// on a 2-core machine; the default run takes about 2.
     #[arg(long)]
     pub full: bool,
 
