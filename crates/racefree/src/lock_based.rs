@@ -9,6 +9,15 @@
 
 macro_rules! impl_lock_based_map {
     ($map:ident) => {
+        impl<K, V, S> $map<K, V, S> {
+            /// The map's address: it identifies the map to the re-entrancy
+            /// check while the map is borrowed, which it is for every call.
+            #[inline]
+            fn id(&self) -> usize {
+                self as *const Self as usize
+            }
+        }
+
         impl<K, V, S> $map<K, V, S>
         where
             K: ::std::hash::Hash + Eq,
@@ -17,11 +26,7 @@ macro_rules! impl_lock_based_map {
             /// Refuses a call from inside one of this map's own closures.
             #[inline]
             fn check(&self, operation: &'static str) {
-                $crate::util::reentry::check(
-                    self as *const Self as usize,
-                    stringify!($map),
-                    operation,
-                );
+                $crate::util::reentry::check(self.id(), stringify!($map), operation);
             }
 
             /// Marks this thread as running a closure of `operation` on this
@@ -29,7 +34,7 @@ macro_rules! impl_lock_based_map {
             /// deadlocking. Only operations that run user closures need it.
             #[inline]
             fn closure_scope(&self, operation: &'static str) -> $crate::util::reentry::Scope {
-                $crate::util::reentry::enter(self as *const Self as usize, operation)
+                $crate::util::reentry::enter(self.id(), operation)
             }
 
             /// [`check`](Self::check), then hash `key` and find its table.
@@ -241,7 +246,7 @@ macro_rules! impl_lock_based_map {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 // Inside one of this map's closures a table is locked by this
                 // thread: show what can be shown without waiting for it.
-                if $crate::util::reentry::is_active(self as *const Self as usize) {
+                if $crate::util::reentry::is_active(self.id()) {
                     return f.write_str(concat!(stringify!($map), " { .. }"));
                 }
                 let mut entries = f.debug_map();

@@ -51,7 +51,7 @@ impl Drop for Scope {
 #[inline]
 #[track_caller]
 pub(crate) fn check(map: usize, map_name: &'static str, operation: &'static str) {
-    if ACTIVE_MAP.with(|active| active.get()) == map {
+    if is_active(map) {
         reentered(
             map_name,
             operation,
@@ -74,6 +74,7 @@ fn reentered(map_name: &str, operation: &str, outer: &str) -> ! {
 
 /// Whether the current thread is inside a closure running under a lock of
 /// `map`.
+#[inline]
 pub(crate) fn is_active(map: usize) -> bool {
     ACTIVE_MAP.with(|active| active.get()) == map
 }
