@@ -76,10 +76,13 @@ impl BenchMap for StdRwLockMap {
         if self.read().unwrap().contains_key(&key) {
             return true;
         }
-        let mut map = self.write().unwrap();
-        let present = map.contains_key(&key);
-        map.entry(key).or_insert(value);
-        present
+        match self.write().unwrap().entry(key) {
+            std::collections::hash_map::Entry::Occupied(_) => true,
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                entry.insert(value);
+                false
+            }
+        }
     }
     fn compare_and_swap(&self, key: u64, current: u64, new: u64) -> bool {
         let mut map = self.write().unwrap();
