@@ -7,71 +7,75 @@ use std::sync::RwLock;
 use dashmap::DashMap;
 use racefree::{ConcurrentMap, LockedMap, ShardedMap};
 
+use crate::datum::{DataType, Datum};
+
 /// The hasher every map in a comparison uses, so that differences come from
 /// the maps and not from hashing.
 pub type Hasher = foldhash::fast::RandomState;
 
 /// What a workload does to a map. Each method reports what it found, so the
 /// runner can check every result: a fast but wrong map fails loudly.
-pub trait BenchMap: Send + Sync {
+pub trait BenchMap<K: Datum, V: Datum>: Send + Sync {
     /// An empty map with room for `capacity` entries.
     fn with_capacity(capacity: usize) -> Self
     where
         Self: Sized;
-    /// Whether `key` is present.
-    fn get(&self, key: u64) -> bool;
+    /// Runs `read` on `key`'s value, if present.
+    fn get<R: Send>(&self, key: &K, read: impl FnOnce(&V) -> R + Send) -> Option<R>;
     /// Stores `key`; whether it was absent before.
-    fn insert(&self, key: u64, value: u64) -> bool;
+    fn insert(&self, key: K, value: V) -> bool;
     /// Removes `key`; whether it was present.
-    fn remove(&self, key: u64) -> bool;
-    /// Adds one to a present `key`'s value without inserting; whether it was
-    /// present.
-    fn update(&self, key: u64) -> bool;
+    fn remove(&self, key: &K) -> bool;
+    /// Replaces a present `key`'s value with `f` of it, without inserting;
+    /// whether it was present. `f` may run more than once.
+    fn update(&self, key: &K, f: impl Fn(&V) -> V + Send + Sync) -> bool;
     /// Stores `value` if `key` is absent (Go `LoadOrStore`); whether it was
     /// present.
-    fn get_or_insert(&self, key: u64, value: u64) -> bool;
+    fn get_or_insert(&self, key: K, value: V) -> bool;
     /// Replaces `key`'s value with `new` if it is `current`; whether it did.
-    fn compare_and_swap(&self, key: u64, current: u64, new: u64) -> bool;
+    fn compare_and_swap(&self, key: &K, current: &V, new: V) -> bool;
     /// Visits every entry, reading each key and value as Go's `Range`
     /// callback would (through `black_box`, so that no map can count
     /// without visiting); how many there were.
     fn count_entries(&self) -> usize;
     /// The first key an iteration yields, if any.
-    fn first_key(&self) -> Option<u64>;
+    fn first_key(&self) -> Option<K>;
+    /// The number of entries.
+    fn size(&self) -> usize;
 }
 
 /// Reads an entry so the optimiser cannot skip it.
-fn visit(entry: (&u64, &u64)) {
+fn visit<K, V>(entry: (&K, &V)) {
     std::hint::black_box(entry);
 }
 
 /// `std::sync::RwLock<HashMap>`: what most Rust code does today.
-pub type StdRwLockMap = RwLock<HashMap<u64, u64, Hasher>>;
+pub type StdRwLockMap<K, V> = RwLock<HashMap<K, V, Hasher>>;
 
-impl BenchMap for StdRwLockMap {
+impl<K: Datum, V: Datum> BenchMap<K, V> for StdRwLockMap<K, V> {
     fn with_capacity(capacity: usize) -> Self {
         RwLock::new(HashMap::with_capacity_and_hasher(
             capacity,
             Hasher::default(),
         ))
     }
-    fn get(&self, key: u64) -> bool {
-        self.read().unwrap().contains_key(&key)
+    fn get<R: Send>(&self, key: &K, read: impl FnOnce(&V) -> R + Send) -> Option<R> {
+        self.read().unwrap().get(key).map(read)
     }
-    fn insert(&self, key: u64, value: u64) -> bool {
+    fn insert(&self, key: K, value: V) -> bool {
         self.write().unwrap().insert(key, value).is_none()
     }
-    fn remove(&self, key: u64) -> bool {
-        self.write().unwrap().remove(&key).is_some()
+    fn remove(&self, key: &K) -> bool {
+        self.write().unwrap().remove(key).is_some()
     }
-    fn update(&self, key: u64) -> bool {
+    fn update(&self, key: &K, f: impl Fn(&V) -> V + Send + Sync) -> bool {
         self.write()
             .unwrap()
-            .get_mut(&key)
-            .map(|v| *v += 1)
+            .get_mut(key)
+            .map(|v| *v = f(v))
             .is_some()
     }
-    fn get_or_insert(&self, key: u64, value: u64) -> bool {
+    fn get_or_insert(&self, key: K, value: V) -> bool {
         // Go's RWMutexMap: look under the read lock, store under the write lock.
         if self.read().unwrap().contains_key(&key) {
             return true;
@@ -84,10 +88,10 @@ impl BenchMap for StdRwLockMap {
             }
         }
     }
-    fn compare_and_swap(&self, key: u64, current: u64, new: u64) -> bool {
+    fn compare_and_swap(&self, key: &K, current: &V, new: V) -> bool {
         let mut map = self.write().unwrap();
-        match map.get_mut(&key) {
-            Some(v) if *v == current => {
+        match map.get_mut(key) {
+            Some(v) if v == current => {
                 *v = new;
                 true
             }
@@ -97,28 +101,31 @@ impl BenchMap for StdRwLockMap {
     fn count_entries(&self) -> usize {
         self.read().unwrap().iter().map(visit).count()
     }
-    fn first_key(&self) -> Option<u64> {
-        self.read().unwrap().keys().next().copied()
+    fn first_key(&self) -> Option<K> {
+        self.read().unwrap().keys().next().cloned()
+    }
+    fn size(&self) -> usize {
+        self.read().unwrap().len()
     }
 }
 
-impl BenchMap for DashMap<u64, u64, Hasher> {
+impl<K: Datum, V: Datum> BenchMap<K, V> for DashMap<K, V, Hasher> {
     fn with_capacity(capacity: usize) -> Self {
         DashMap::with_capacity_and_hasher(capacity, Hasher::default())
     }
-    fn get(&self, key: u64) -> bool {
-        DashMap::get(self, &key).is_some()
+    fn get<R: Send>(&self, key: &K, read: impl FnOnce(&V) -> R + Send) -> Option<R> {
+        DashMap::get(self, key).map(|entry| read(entry.value()))
     }
-    fn insert(&self, key: u64, value: u64) -> bool {
+    fn insert(&self, key: K, value: V) -> bool {
         DashMap::insert(self, key, value).is_none()
     }
-    fn remove(&self, key: u64) -> bool {
-        DashMap::remove(self, &key).is_some()
+    fn remove(&self, key: &K) -> bool {
+        DashMap::remove(self, key).is_some()
     }
-    fn update(&self, key: u64) -> bool {
-        self.get_mut(&key).map(|mut v| *v += 1).is_some()
+    fn update(&self, key: &K, f: impl Fn(&V) -> V + Send + Sync) -> bool {
+        self.get_mut(key).map(|mut v| *v = f(&v)).is_some()
     }
-    fn get_or_insert(&self, key: u64, value: u64) -> bool {
+    fn get_or_insert(&self, key: K, value: V) -> bool {
         match self.entry(key) {
             dashmap::Entry::Occupied(_) => true,
             dashmap::Entry::Vacant(entry) => {
@@ -127,9 +134,9 @@ impl BenchMap for DashMap<u64, u64, Hasher> {
             }
         }
     }
-    fn compare_and_swap(&self, key: u64, current: u64, new: u64) -> bool {
-        match self.get_mut(&key) {
-            Some(mut v) if *v == current => {
+    fn compare_and_swap(&self, key: &K, current: &V, new: V) -> bool {
+        match self.get_mut(key) {
+            Some(mut v) if *v == *current => {
                 *v = new;
                 true
             }
@@ -141,38 +148,41 @@ impl BenchMap for DashMap<u64, u64, Hasher> {
             .map(|entry| visit((entry.key(), entry.value())))
             .count()
     }
-    fn first_key(&self) -> Option<u64> {
-        self.iter().next().map(|entry| *entry.key())
+    fn first_key(&self) -> Option<K> {
+        self.iter().next().map(|entry| entry.key().clone())
+    }
+    fn size(&self) -> usize {
+        DashMap::len(self)
     }
 }
 
 /// `papaya::HashMap` 0.2: lock-free, pinned per operation as a typical
 /// caller would.
-pub type PapayaMap = papaya::HashMap<u64, u64, Hasher>;
+pub type PapayaMap<K, V> = papaya::HashMap<K, V, Hasher>;
 
-impl BenchMap for PapayaMap {
+impl<K: Datum, V: Datum> BenchMap<K, V> for PapayaMap<K, V> {
     fn with_capacity(capacity: usize) -> Self {
         papaya::HashMap::with_capacity_and_hasher(capacity, Hasher::default())
     }
-    fn get(&self, key: u64) -> bool {
-        self.pin().get(&key).is_some()
+    fn get<R: Send>(&self, key: &K, read: impl FnOnce(&V) -> R + Send) -> Option<R> {
+        self.pin().get(key).map(read)
     }
-    fn insert(&self, key: u64, value: u64) -> bool {
+    fn insert(&self, key: K, value: V) -> bool {
         self.pin().insert(key, value).is_none()
     }
-    fn remove(&self, key: u64) -> bool {
-        self.pin().remove(&key).is_some()
+    fn remove(&self, key: &K) -> bool {
+        self.pin().remove(key).is_some()
     }
-    fn update(&self, key: u64) -> bool {
-        self.pin().update(key, |v| v + 1).is_some()
+    fn update(&self, key: &K, f: impl Fn(&V) -> V + Send + Sync) -> bool {
+        self.pin().update(key.clone(), f).is_some()
     }
-    fn get_or_insert(&self, key: u64, value: u64) -> bool {
+    fn get_or_insert(&self, key: K, value: V) -> bool {
         self.pin().try_insert(key, value).is_err()
     }
-    fn compare_and_swap(&self, key: u64, current: u64, new: u64) -> bool {
+    fn compare_and_swap(&self, key: &K, current: &V, new: V) -> bool {
         let map = self.pin();
-        let outcome = map.compute(key, |entry| match entry {
-            Some((_, v)) if *v == current => papaya::Operation::Insert(new),
+        let outcome = map.compute(key.clone(), |entry| match entry {
+            Some((_, v)) if v == current => papaya::Operation::Insert(new.clone()),
             _ => papaya::Operation::Abort(()),
         });
         matches!(outcome, papaya::Compute::Updated { .. })
@@ -180,43 +190,46 @@ impl BenchMap for PapayaMap {
     fn count_entries(&self) -> usize {
         self.pin().iter().map(visit).count()
     }
-    fn first_key(&self) -> Option<u64> {
-        self.pin().keys().next().copied()
+    fn first_key(&self) -> Option<K> {
+        self.pin().keys().next().cloned()
+    }
+    fn size(&self) -> usize {
+        papaya::HashMap::len(self)
     }
 }
 
 /// `scc::HashMap` 3.
-pub type SccMap = scc::HashMap<u64, u64, Hasher>;
+pub type SccMap<K, V> = scc::HashMap<K, V, Hasher>;
 
-impl BenchMap for SccMap {
+impl<K: Datum, V: Datum> BenchMap<K, V> for SccMap<K, V> {
     fn with_capacity(capacity: usize) -> Self {
         scc::HashMap::with_capacity_and_hasher(capacity, Hasher::default())
     }
-    fn get(&self, key: u64) -> bool {
-        self.contains_sync(&key)
+    fn get<R: Send>(&self, key: &K, read: impl FnOnce(&V) -> R + Send) -> Option<R> {
+        self.read_sync(key, |_, v| read(v))
     }
-    fn insert(&self, key: u64, value: u64) -> bool {
+    fn insert(&self, key: K, value: V) -> bool {
         self.upsert_sync(key, value).is_none()
     }
-    fn remove(&self, key: u64) -> bool {
-        self.remove_sync(&key).is_some()
+    fn remove(&self, key: &K) -> bool {
+        self.remove_sync(key).is_some()
     }
-    fn update(&self, key: u64) -> bool {
-        self.update_sync(&key, |_, v| *v += 1).is_some()
+    fn update(&self, key: &K, f: impl Fn(&V) -> V + Send + Sync) -> bool {
+        self.update_sync(key, |_, v| *v = f(v)).is_some()
     }
-    fn get_or_insert(&self, key: u64, value: u64) -> bool {
+    fn get_or_insert(&self, key: K, value: V) -> bool {
         // scc's insert refuses to overwrite: exactly Go's LoadOrStore.
         self.insert_sync(key, value).is_err()
     }
-    fn compare_and_swap(&self, key: u64, current: u64, new: u64) -> bool {
-        let swap = |_: &u64, v: &mut u64| {
-            let matched = *v == current;
+    fn compare_and_swap(&self, key: &K, current: &V, new: V) -> bool {
+        let swap = |_: &K, v: &mut V| {
+            let matched = v == current;
             if matched {
                 *v = new;
             }
             matched
         };
-        self.update_sync(&key, swap) == Some(true)
+        self.update_sync(key, swap) == Some(true)
     }
     fn count_entries(&self) -> usize {
         let mut count = 0;
@@ -227,35 +240,38 @@ impl BenchMap for SccMap {
         });
         count
     }
-    fn first_key(&self) -> Option<u64> {
-        self.begin_sync().map(|entry| *entry.key())
+    fn first_key(&self) -> Option<K> {
+        self.begin_sync().map(|entry| entry.key().clone())
+    }
+    fn size(&self) -> usize {
+        scc::HashMap::len(self)
     }
 }
 
 /// racefree's maps all go through the common contract.
 macro_rules! racefree_bench_map {
     ($($map:ident),*) => {$(
-        impl BenchMap for $map<u64, u64, Hasher> {
+        impl<K: Datum, V: Datum> BenchMap<K, V> for $map<K, V, Hasher> {
             fn with_capacity(capacity: usize) -> Self {
                 $map::with_capacity_and_hasher(capacity, Hasher::default())
             }
-            fn get(&self, key: u64) -> bool {
-                self.contains_key(&key)
+            fn get<R: Send>(&self, key: &K, read: impl FnOnce(&V) -> R + Send) -> Option<R> {
+                self.get_with(key, read)
             }
-            fn insert(&self, key: u64, value: u64) -> bool {
+            fn insert(&self, key: K, value: V) -> bool {
                 ConcurrentMap::insert(self, key, value).is_none()
             }
-            fn remove(&self, key: u64) -> bool {
-                ConcurrentMap::remove(self, &key).is_some()
+            fn remove(&self, key: &K) -> bool {
+                ConcurrentMap::remove(self, key).is_some()
             }
-            fn update(&self, key: u64) -> bool {
-                ConcurrentMap::update(self, &key, |v| v + 1)
+            fn update(&self, key: &K, f: impl Fn(&V) -> V + Send + Sync) -> bool {
+                ConcurrentMap::update(self, key, f)
             }
-            fn get_or_insert(&self, key: u64, value: u64) -> bool {
+            fn get_or_insert(&self, key: K, value: V) -> bool {
                 ConcurrentMap::get_or_insert(self, key, value).1
             }
-            fn compare_and_swap(&self, key: u64, current: u64, new: u64) -> bool {
-                ConcurrentMap::compare_and_swap(self, &key, &current, new).is_ok()
+            fn compare_and_swap(&self, key: &K, current: &V, new: V) -> bool {
+                ConcurrentMap::compare_and_swap(self, key, current, new).is_ok()
             }
             fn count_entries(&self) -> usize {
                 let mut count = 0;
@@ -266,13 +282,16 @@ macro_rules! racefree_bench_map {
                 });
                 count
             }
-            fn first_key(&self) -> Option<u64> {
+            fn first_key(&self) -> Option<K> {
                 let mut first = None;
                 self.for_each(|k, _| {
-                    first = Some(*k);
+                    first = Some(k.clone());
                     ControlFlow::Break(())
                 });
                 first
+            }
+            fn size(&self) -> usize {
+                ConcurrentMap::len(self)
             }
         }
     )*};
@@ -322,5 +341,34 @@ impl MapKind {
     /// Whether this is one of racefree's maps rather than a peer.
     pub fn is_racefree(self) -> bool {
         matches!(self, Self::Locked | Self::Sharded)
+    }
+}
+
+/// Something to do with one map type: [`dispatch`] picks the type.
+pub trait MapJob {
+    /// What the job returns.
+    type Output;
+    /// Does the job with map type `M`, keys `K` and values `V`.
+    fn run<K: Datum, V: Datum, M: BenchMap<K, V>>(&self) -> Self::Output;
+}
+
+/// Runs `job` with the map type `map` names, over the key and value types
+/// chosen, every map with the same hasher.
+pub fn dispatch<J: MapJob>(map: MapKind, key: DataType, value: DataType, job: &J) -> J::Output {
+    fn with_types<K: Datum, V: Datum, J: MapJob>(map: MapKind, job: &J) -> J::Output {
+        match map {
+            MapKind::Locked => job.run::<K, V, LockedMap<K, V, Hasher>>(),
+            MapKind::Sharded => job.run::<K, V, ShardedMap<K, V, Hasher>>(),
+            MapKind::StdRwLock => job.run::<K, V, StdRwLockMap<K, V>>(),
+            MapKind::Dashmap => job.run::<K, V, DashMap<K, V, Hasher>>(),
+            MapKind::Papaya => job.run::<K, V, PapayaMap<K, V>>(),
+            MapKind::Scc => job.run::<K, V, SccMap<K, V>>(),
+        }
+    }
+    match (key, value) {
+        (DataType::U64, DataType::U64) => with_types::<u64, u64, J>(map, job),
+        (DataType::U64, DataType::String) => with_types::<u64, String, J>(map, job),
+        (DataType::String, DataType::U64) => with_types::<String, u64, J>(map, job),
+        (DataType::String, DataType::String) => with_types::<String, String, J>(map, job),
     }
 }

@@ -1,31 +1,64 @@
 //! The command line.
 
-use std::fs::File;
-use std::io::Write;
 use std::path::PathBuf;
 use std::thread;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::adapter::MapKind;
+use crate::datum::DataType;
+use crate::distribution::Distribution;
 use crate::gocases::GoCase;
 use crate::machine::Machine;
 use crate::mix::Mix;
+use crate::output::Outputs;
 use crate::report;
 use crate::suite::{self, Plan, Scenario};
-use crate::workload::{Preset, Size, Workload};
+use crate::workload::{Budget, Preset, Size, Workload};
 
 /// Benchmarks racefree's concurrent maps against std's `RwLock<HashMap>`,
-/// dashmap, papaya and scc on the conc-map-bench workloads, every map with
-/// the same hasher, interleaved in one run, and prints a Markdown table.
+/// dashmap, papaya and scc on your workload, every map with the same
+/// hasher, interleaved in one run; prints a table, writes an HTML report
+/// with charts, and says which map to use.
 ///
-/// With no options it runs the three standard workloads at 1 thread, every
-/// core, and four threads per core (oversubscribed, where lock holders get
-/// preempted). `--mix` describes your own workload instead.
+/// With no options it runs the three standard workloads and Go's main
+/// sync.Map cases at 1 thread, every core, and four threads per core
+/// (oversubscribed, where lock holders get preempted). `--mix` describes
+/// your own workload.
 #[derive(Debug, Parser)]
-#[command(version)]
+#[command(version, args_conflicts_with_subcommands = true)]
 pub struct Cli {
+    /// What to do [default: run].
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The options of `run`, which is what a bare `racefree-bench` does.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// What racefree-bench can do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Measure the maps (the default).
+    Run(Box<RunArgs>),
+    /// List the maps, workloads and Go cases that can be chosen.
+    List,
+}
+
+impl Cli {
+    /// The options of the run this command line asks for.
+    pub fn run_args(&self) -> &RunArgs {
+        match &self.command {
+            Some(Command::Run(args)) => args,
+            _ => &self.run,
+        }
+    }
+}
+
+/// What to measure, and where to write the results.
+#[derive(Debug, Args)]
+pub struct RunArgs {
     /// Standard workloads to run, comma-separated. With none of --workloads,
     /// --mix and --go-cases, the run is all three and the main Go cases.
     #[arg(long, value_delimiter = ',')]
@@ -41,9 +74,28 @@ pub struct Cli {
     #[arg(long, value_parser = clap::value_parser!(Mix))]
     pub mix: Option<Mix>,
 
-    /// How full the map is before a --mix workload starts, in percent of its capacity.
+    /// How full the map is before a --mix workload starts, in percent of
+    /// its capacity (or of --keys).
     #[arg(long, default_value_t = 75, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub prefill: u8,
+
+    /// Run the workloads on N keys that all threads share, picked by
+    /// --distribution, instead of giving each thread fresh keys of its own.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1 << 32))]
+    pub keys: Option<u64>,
+
+    /// Which of the --keys the operations hit: `uniform`, or `zipf:S` for a
+    /// few hot keys (S = 0.99 is YCSB's).
+    #[arg(long, default_value = "uniform", requires = "keys", value_parser = clap::value_parser!(Distribution))]
+    pub distribution: Distribution,
+
+    /// The key type.
+    #[arg(long, value_enum, default_value_t = DataType::U64)]
+    pub key: DataType,
+
+    /// The value type.
+    #[arg(long, value_enum, default_value_t = DataType::U64)]
+    pub value: DataType,
 
     /// Thread counts, comma-separated [default: 1, cores, 4 × cores].
     #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -53,13 +105,18 @@ pub struct Cli {
     #[arg(long, value_delimiter = ',')]
     pub maps: Vec<MapKind>,
 
-    /// log2 of each map's initial capacity; prefill is a share of it [default: 19, or 22 with --full].
+    /// log2 of each map's initial capacity; a prefill without --keys is a
+    /// share of it [default: 19, or 22 with --full].
     #[arg(long, value_parser = clap::value_parser!(u32).range(4..=30))]
     pub capacity_log2: Option<u32>,
 
-    /// Operations per run, across all threads [default: 4 × capacity].
+    /// Operations per run of a workload, across all threads [default: 4 × capacity].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub ops: Option<u64>,
+
+    /// Seconds per run of a workload, instead of a number of operations.
+    #[arg(long, value_name = "SECONDS", conflicts_with = "ops", value_parser = parse_seconds)]
+    pub duration: Option<Duration>,
 
     /// Milliseconds per run of a Go case [default: 25, or 200 with --full].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=60_000))]
@@ -69,26 +126,48 @@ pub struct Cli {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub reps: Option<u64>,
 
+    /// Unreported warm-up runs per map and setting.
+    #[arg(long, default_value_t = 1)]
+    pub warmups: u64,
+
+    /// Entries to measure each map's memory with (bytes per entry); 0 skips it.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub memory_entries: usize,
+
     /// The sizes for published figures: capacity 2^22 (WORKLOADS.md asks
     /// for 2^21 to 2^23 on a 2-core machine) and 7 runs. Took 28 minutes
     /// on a 2-core machine; the default run takes about 2.
     #[arg(long)]
     pub full: bool,
 
-    /// Unreported warm-up runs per map and setting.
-    #[arg(long, default_value_t = 1)]
-    pub warmups: u64,
+    /// Directory for the HTML report and its charts (SVG).
+    #[arg(long, value_name = "DIR", default_value = "target/racefree-bench")]
+    pub report: PathBuf,
 
     /// Also write every run's figures as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+
+    /// Also write the results as Markdown to this file; in a file that has
+    /// them, only the part between `<!-- racefree-bench:begin -->` and
+    /// `<!-- racefree-bench:end -->` is replaced (how BENCHMARKS.md is made).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
 
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
 }
 
-impl Cli {
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 3600.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("`{text}` is not a number of seconds from 0 to 3600, as in 0.5"))
+}
+
+impl RunArgs {
     /// The plan these options describe.
     pub fn plan(&self) -> Plan {
         let cores = thread::available_parallelism().map_or(1, |n| n.get());
@@ -108,20 +187,25 @@ impl Cli {
         } else {
             GoCase::MAIN.to_vec()
         });
-        let mut workloads: Vec<Scenario> = presets
-            .into_iter()
-            .map(|preset| Scenario::Mix(preset.workload()))
-            .collect();
+        let mut mixes: Vec<Workload> = presets.into_iter().map(Preset::workload).collect();
         if let Some(mix) = self.mix {
-            workloads.push(Scenario::Mix(Workload::custom(
-                mix,
-                f64::from(self.prefill) / 100.0,
-            )));
+            mixes.push(Workload::custom(mix, f64::from(self.prefill) / 100.0));
         }
+        if let Some(keys) = self.keys {
+            mixes = mixes
+                .into_iter()
+                .map(|w| w.on_shared_keys(keys, self.distribution))
+                .collect();
+        }
+        let mut workloads: Vec<Scenario> = mixes.into_iter().map(Scenario::Mix).collect();
         workloads.extend(go_cases.into_iter().map(Scenario::Go));
         let capacity_log2 = self
             .capacity_log2
             .unwrap_or(if self.full { 22 } else { 19 });
+        let budget = match self.duration {
+            Some(time) => Budget::Time(time),
+            None => Budget::Operations(self.ops.unwrap_or(4 << capacity_log2)),
+        };
         Plan {
             workloads,
             threads,
@@ -134,37 +218,63 @@ impl Cli {
             warmups: self.warmups as usize,
             size: Size {
                 capacity_log2,
-                operations: self.ops.unwrap_or(4 << capacity_log2),
+                budget,
                 go_run: Duration::from_millis(self.go_millis.unwrap_or(if self.full {
                     200
                 } else {
                     25
                 })),
             },
+            key: self.key,
+            value: self.value,
+            memory_entries: (self.memory_entries > 0).then_some(self.memory_entries),
         }
     }
 }
 
-/// Runs what `cli` asks for, writes the files it names, and returns the
-/// table to print.
-pub fn run(cli: &Cli) -> Result<String, String> {
-    // Open output files first: a bad path fails now, not after the run.
-    let json_file = match &cli.json {
-        Some(path) => Some(
-            File::create(path)
-                .map_err(|e| format!("cannot write the JSON report to {}: {e}", path.display()))
-                .map(|file| (path, file))?,
-        ),
-        None => None,
-    };
-    let plan = cli.plan();
-    let cells = suite::run(&plan, cli.quiet);
-    let machine = Machine::detect();
-    if let Some((path, mut file)) = json_file {
-        let json = serde_json::to_string_pretty(&report::json(&cells, &plan, &machine))
-            .expect("a JSON value always serialises");
-        file.write_all(json.as_bytes())
-            .map_err(|e| format!("cannot write the JSON report to {}: {e}", path.display()))?;
+/// One line per value of `E`: its name and its doc comment.
+fn described<E: ValueEnum>() -> String {
+    E::value_variants()
+        .iter()
+        .filter_map(ValueEnum::to_possible_value)
+        .map(|value| {
+            let help = value
+                .get_help()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            format!(
+                "  {:<26} {help}
+",
+                value.get_name()
+            )
+        })
+        .collect()
+}
+
+/// Every map, workload and Go case, with what it is.
+fn list() -> String {
+    format!(
+        "Maps (--maps):\n{}\nWorkloads (--workloads; or your own with --mix):\n{}\n\
+         Go's sync.Map cases (--go-cases):\n{}",
+        described::<MapKind>(),
+        described::<Preset>(),
+        described::<GoCase>()
+    )
+}
+
+/// Does what `cli` asks for, writes the files it names, and returns the
+/// text to print. `command_line` is quoted in the Markdown output.
+pub fn run(cli: &Cli, command_line: &str) -> Result<String, String> {
+    if let Some(Command::List) = cli.command {
+        return Ok(list());
     }
-    Ok(report::markdown(&cells, &plan, &machine))
+    let args = cli.run_args();
+    // Check the output paths first: a bad path fails now, not after the run.
+    let outputs = Outputs::open(args)?;
+    let plan = args.plan();
+    let results = suite::run(&plan, args.quiet);
+    let machine = Machine::detect();
+    let table = report::markdown(&results, &plan, &machine);
+    outputs.write(&results, &plan, &machine, command_line)?;
+    Ok(table)
 }

@@ -6,6 +6,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::adapter::BenchMap;
+use crate::datum::Datum;
 use crate::timing::time_threads;
 
 /// A benchmark case of Go's `sync.Map`.
@@ -64,7 +65,7 @@ impl GoCase {
 
     /// Fills a fresh map as Go's case does, then reads the primed keys
     /// twice over so caches are warm.
-    fn setup<M: BenchMap>(self, map: &M) {
+    fn setup<K: Datum, V: Datum, M: BenchMap<K, V>>(self, map: &M) {
         let primed = match self {
             Self::LoadMostlyHits => 1023,
             Self::LoadMostlyMisses | Self::LoadOrStoreCollision | Self::CompareAndSwapCollision => {
@@ -75,10 +76,11 @@ impl GoCase {
             _ => 0,
         };
         for i in 0..primed {
-            map.insert(i, i);
+            map.insert(K::from_number(i), V::from_number(i));
         }
+        let keys = Keys::<K>::new();
         for i in 0..2 * primed {
-            map.get(i % primed.max(1));
+            map.get(keys.small(i % primed.max(1)), |_| ());
         }
     }
 }
@@ -90,11 +92,68 @@ impl fmt::Display for GoCase {
     }
 }
 
+/// The keys of Go's small key spaces (below 1024), made once, so that a
+/// `String` key costs no formatting in the read-mostly cases; other keys
+/// are written into one reused key.
+struct Keys<K> {
+    small: Vec<K>,
+    scratch: K,
+}
+
+/// The size of the key space the cases' fixed keys come from.
+const SMALL: u64 = 1024;
+
+impl<K: Datum> Keys<K> {
+    fn new() -> Self {
+        Self {
+            small: (0..SMALL).map(K::from_number).collect(),
+            scratch: K::from_number(0),
+        }
+    }
+
+    /// Key `x`, which is below 1024.
+    fn small(&self, x: u64) -> &K {
+        &self.small[x as usize]
+    }
+
+    /// Key `x`, for a lookup.
+    fn get(&mut self, x: u64) -> &K {
+        if x < SMALL {
+            return &self.small[x as usize];
+        }
+        self.scratch.set_number(x);
+        &self.scratch
+    }
+
+    /// Key `x`, to store.
+    fn owned(&self, x: u64) -> K {
+        match self.small.get(x as usize) {
+            Some(key) => key.clone(),
+            None => K::from_number(x),
+        }
+    }
+}
+
 /// What one thread carries from call to call.
-#[derive(Default)]
-struct ThreadState {
+struct ThreadState<K, V> {
+    keys: Keys<K>,
+    /// The values 0 and 42, for the compare-and-swap case.
+    zero: V,
+    forty_two: V,
     stores: u64,
     loads_since_store: u64,
+}
+
+impl<K: Datum, V: Datum> ThreadState<K, V> {
+    fn new() -> Self {
+        Self {
+            keys: Keys::new(),
+            zero: V::from_number(0),
+            forty_two: V::from_number(42),
+            stores: 0,
+            loads_since_store: 0,
+        }
+    }
 }
 
 /// One call of `case` with counter `i`.
@@ -102,81 +161,97 @@ struct ThreadState {
 /// # Panics
 ///
 /// If the map answers what the case rules out, as Go's benchmarks do.
-fn call<M: BenchMap>(case: GoCase, map: &M, i: u64, state: &mut ThreadState) {
+fn call<K: Datum, V: Datum, M: BenchMap<K, V>>(
+    case: GoCase,
+    map: &M,
+    i: u64,
+    state: &mut ThreadState<K, V>,
+) {
+    let keys = &mut state.keys;
+    let found = |x: Option<()>| x.is_some();
     match case {
         GoCase::LoadMostlyHits => {
             let key = i % 1024;
-            assert_eq!(map.get(key), key < 1023, "LoadMostlyHits: key {key}");
+            assert_eq!(
+                found(map.get(keys.small(key), |_| ())),
+                key < 1023,
+                "LoadMostlyHits: key {key}"
+            );
         }
         GoCase::LoadMostlyMisses => {
             let key = i % 1024;
-            assert_eq!(map.get(key), key == 0, "LoadMostlyMisses: key {key}");
+            assert_eq!(
+                found(map.get(keys.small(key), |_| ())),
+                key == 0,
+                "LoadMostlyMisses: key {key}"
+            );
         }
         GoCase::LoadOrStoreBalanced => {
             let j = i % 256;
             if j < 128 {
                 assert!(
-                    map.get_or_insert(j, i),
+                    map.get_or_insert(keys.owned(j), V::from_number(i)),
                     "LoadOrStoreBalanced: primed key {j} missing"
                 );
             } else {
                 assert!(
-                    !map.get_or_insert(i, i),
+                    !map.get_or_insert(keys.owned(i), V::from_number(i)),
                     "LoadOrStoreBalanced: new key {i} already present"
                 );
             }
         }
         GoCase::LoadOrStoreUnique => {
             assert!(
-                !map.get_or_insert(i, i),
+                !map.get_or_insert(keys.owned(i), V::from_number(i)),
                 "LoadOrStoreUnique: new key {i} already present"
             );
         }
         GoCase::LoadOrStoreCollision => {
             assert!(
-                map.get_or_insert(0, 0),
+                map.get_or_insert(keys.owned(0), state.zero.clone()),
                 "LoadOrStoreCollision: key 0 missing"
             );
         }
         GoCase::LoadAndDeleteBalanced => {
             let j = i % 256;
-            map.remove(if j < 128 { j } else { i });
+            map.remove(keys.get(if j < 128 { j } else { i }));
         }
         GoCase::LoadAndDeleteCollision => {
-            if map.remove(0) {
-                map.insert(0, 0);
+            if map.remove(keys.small(0)) {
+                map.insert(keys.owned(0), state.zero.clone());
             }
         }
         GoCase::Range => {
             assert_eq!(map.count_entries(), 1024, "Range: entries visited");
         }
         GoCase::AdversarialAlloc => {
-            map.get(i);
+            map.get(keys.get(i), |_| ());
             state.loads_since_store += 1;
             if state.loads_since_store > state.stores {
-                map.get_or_insert(i, state.stores);
+                map.get_or_insert(keys.owned(i), V::from_number(state.stores));
                 state.loads_since_store = 0;
                 state.stores += 1;
             }
         }
         GoCase::AdversarialDelete => {
-            map.get(i);
+            map.get(keys.get(i), |_| ());
             if i % 1024 == 0 {
                 if let Some(first) = map.first_key() {
-                    map.remove(first);
+                    map.remove(&first);
                 }
-                map.insert(i, i);
+                map.insert(keys.owned(i), V::from_number(i));
             }
         }
         GoCase::DeleteCollision => {
-            map.remove(0);
+            map.remove(keys.small(0));
         }
         GoCase::SwapCollision => {
-            map.insert(0, 0);
+            map.insert(keys.owned(0), state.zero.clone());
         }
         GoCase::CompareAndSwapCollision => {
-            if map.compare_and_swap(0, 0, 42) {
-                map.compare_and_swap(0, 42, 0);
+            let key = keys.small(0);
+            if map.compare_and_swap(key, &state.zero, state.forty_two.clone()) {
+                map.compare_and_swap(key, &state.forty_two, state.zero.clone());
             }
         }
     }
@@ -189,14 +264,18 @@ fn call<M: BenchMap>(case: GoCase, map: &M, i: u64, state: &mut ThreadState) {
 /// Bounded by time rather than by calls: a map that stalls (a spinning
 /// lock whose holder was preempted) shows as low throughput instead of
 /// stretching the run.
-pub fn run<M: BenchMap>(case: GoCase, threads: usize, duration: Duration) -> (Duration, u64) {
+pub fn run<K: Datum, V: Datum, M: BenchMap<K, V>>(
+    case: GoCase,
+    threads: usize,
+    duration: Duration,
+) -> (Duration, u64) {
     let map = M::with_capacity(1024);
     case.setup(&map);
     // Check the clock every `batch` calls: about 256 map operations.
     let batch = (256 / case.weight()).max(1);
     let (took, calls) = time_threads(
         threads,
-        |_| ThreadState::default(),
+        |_| ThreadState::new(),
         |t, mut state| {
             let deadline = Instant::now() + duration;
             let first = (t as u64) << 40;

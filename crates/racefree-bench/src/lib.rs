@@ -5,11 +5,21 @@
 //! run exactly what users run.
 
 pub mod adapter;
+pub mod chart;
 pub mod cli;
+pub mod datum;
+pub mod distribution;
+mod fresh_keys;
 pub mod gocases;
+pub mod html;
+#[cfg(test)]
+mod lossy_map;
 pub mod machine;
+pub mod memory;
 pub mod mix;
+mod output;
 pub mod report;
+mod shared_keys;
 pub mod suite;
 pub mod timing;
 pub mod workload;

@@ -6,7 +6,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = racefree_bench::cli::Cli::parse();
-    match racefree_bench::cli::run(&cli) {
+    let command_line = std::env::args()
+        .skip(1)
+        .fold("racefree-bench".to_owned(), |line, arg| line + " " + &arg);
+    match racefree_bench::cli::run(&cli, &command_line) {
         Ok(table) => {
             print!("{table}");
             ExitCode::SUCCESS

@@ -4,10 +4,11 @@ use std::fmt::Write;
 
 use crate::adapter::MapKind;
 use crate::machine::Machine;
-use crate::suite::{Cell, Plan};
+use crate::memory::Footprint;
+use crate::suite::{Cell, Plan, Results};
 
 /// The cells of one workload at one thread count, fastest first.
-fn groups(cells: &[Cell]) -> Vec<Vec<&Cell>> {
+pub(crate) fn groups(cells: &[Cell]) -> Vec<Vec<&Cell>> {
     let mut groups: Vec<Vec<&Cell>> = Vec::new();
     for cell in cells {
         match groups.last_mut() {
@@ -105,34 +106,48 @@ pub fn recommendations(cells: &[Cell]) -> Vec<String> {
         .collect()
 }
 
-/// A Markdown table of every cell, with the machine and plan above it:
-/// what BENCHMARKS.md records.
-pub fn markdown(cells: &[Cell], plan: &Plan, machine: &Machine) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "{machine}");
-    let _ = writeln!(
-        out,
-        "Capacity 2^{}, {} operations per run; Go's cases run {} ms each and count calls (a Range call \
-         visits 1024 entries). Median of {} runs after {} warm-up, maps interleaved. \
-         \"vs fastest\" is the median of per-round ratios to the fastest map.\n",
+/// What the plan ran, in one paragraph.
+pub fn plan_summary(plan: &Plan) -> String {
+    format!(
+        "Keys `{}`, values `{}`; capacity 2^{}, {}; Go's cases run {} ms each and count calls \
+         (a Range call visits 1024 entries). Median of {} runs after {} warm-up, maps \
+         interleaved. \"vs fastest\" is the median of per-round ratios to the fastest map.",
+        plan.key.name(),
+        plan.value.name(),
         plan.size.capacity_log2,
-        plan.size.operations,
+        plan.size.budget,
         plan.size.go_run.as_millis(),
         plan.repetitions,
         plan.warmups
-    );
+    )
+}
+
+/// `map`'s bytes per entry, if measured.
+fn bytes_per_entry(memory: &[(MapKind, Footprint)], map: MapKind) -> String {
+    memory.iter().find(|(m, _)| *m == map).map_or_else(
+        || "–".to_owned(),
+        |(_, f)| format!("{:.0}", f.bytes_per_entry),
+    )
+}
+
+/// A Markdown table of every cell, with the machine and plan above it, the
+/// memory table and the recommendations below: what BENCHMARKS.md records.
+pub fn markdown(results: &Results, plan: &Plan, machine: &Machine) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{machine}\n");
+    let _ = writeln!(out, "{}\n", plan_summary(plan));
     let _ = writeln!(
         out,
-        "| workload | threads | map | Mops/s | ns/op | spread | vs fastest |"
+        "| workload | threads | map | Mops/s | ns/op | spread | vs fastest | B/entry |"
     );
-    let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---:|");
-    for group in groups(cells) {
+    let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---:|---:|");
+    for group in groups(&results.cells) {
         let fastest = group[0];
         for cell in &group {
             let median = cell.median();
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {:.2} | {:.1} | {:.0} % | {:.2} |",
+                "| {} | {} | {} | {:.2} | {:.1} | {:.0} % | {:.2} | {} |",
                 cell.workload,
                 cell.threads,
                 cell.map.label(),
@@ -140,10 +155,32 @@ pub fn markdown(cells: &[Cell], plan: &Plan, machine: &Machine) -> String {
                 1e9 / median * cell.threads as f64,
                 cell.spread() * 100.0,
                 cell.paired_ratio(fastest),
+                bytes_per_entry(&results.memory, cell.map),
             );
         }
     }
-    let advice = recommendations(cells);
+    if let Some(entries) = plan.memory_entries {
+        let _ = writeln!(
+            out,
+            "\nMemory: {entries} entries inserted into an empty map, then all removed \
+             (heap bytes, keys' and values' own included).\n"
+        );
+        let _ = writeln!(
+            out,
+            "| map | bytes per entry | bytes held after removing all |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|");
+        for (map, footprint) in &results.memory {
+            let _ = writeln!(
+                out,
+                "| {} | {:.1} | {} |",
+                map.label(),
+                footprint.bytes_per_entry,
+                footprint.bytes_after_removal
+            );
+        }
+    }
+    let advice = recommendations(&results.cells);
     if !advice.is_empty() {
         let _ = writeln!(out, "\nRecommendation:\n");
         for line in advice {
@@ -154,8 +191,8 @@ pub fn markdown(cells: &[Cell], plan: &Plan, machine: &Machine) -> String {
 }
 
 /// Every cell with its raw runs, the plan and the machine, for other tools.
-pub fn json(cells: &[Cell], plan: &Plan, machine: &Machine) -> serde_json::Value {
-    let results: Vec<serde_json::Value> = groups(cells)
+pub fn json(results: &Results, plan: &Plan, machine: &Machine) -> serde_json::Value {
+    let cells: Vec<serde_json::Value> = groups(&results.cells)
         .into_iter()
         .flat_map(|group| {
             let fastest = group[0];
@@ -174,6 +211,11 @@ pub fn json(cells: &[Cell], plan: &Plan, machine: &Machine) -> serde_json::Value
             })
         })
         .collect();
+    let memory: Vec<serde_json::Value> = results
+        .memory
+        .iter()
+        .map(|(map, footprint)| serde_json::json!({ "map": map.label(), "footprint": footprint }))
+        .collect();
     serde_json::json!({
         "machine": {
             "cpu": machine.cpu,
@@ -181,12 +223,16 @@ pub fn json(cells: &[Cell], plan: &Plan, machine: &Machine) -> serde_json::Value
             "rustc": machine.rustc,
             "commit": machine.commit,
         },
+        "plan": plan_summary(plan),
+        "key": plan.key,
+        "value": plan.value,
         "capacity_log2": plan.size.capacity_log2,
-        "operations_per_run": plan.size.operations,
         "repetitions": plan.repetitions,
         "warmups": plan.warmups,
-        "results": results,
-        "recommendations": recommendations(cells),
+        "memory_entries": plan.memory_entries,
+        "results": cells,
+        "memory": memory,
+        "recommendations": recommendations(&results.cells),
     })
 }
 

@@ -2,13 +2,13 @@
 
 use std::time::Duration;
 
-use dashmap::DashMap;
 use indicatif::{ProgressBar, ProgressStyle};
-use racefree::{LockedMap, ShardedMap};
 
-use crate::adapter::{BenchMap, Hasher, MapKind, PapayaMap, SccMap, StdRwLockMap};
+use crate::adapter::{BenchMap, MapJob, MapKind, dispatch};
+use crate::datum::{DataType, Datum};
 use crate::gocases::{self, GoCase};
-use crate::workload::{self, Size, Workload};
+use crate::memory::{self, Footprint};
+use crate::workload::{Size, Workload};
 
 /// Something to measure: a mix of operations, or one of Go's cases.
 #[derive(Clone, Debug)]
@@ -44,6 +44,12 @@ pub struct Plan {
     pub warmups: usize,
     /// How big each run is.
     pub size: Size,
+    /// The key type.
+    pub key: DataType,
+    /// The value type.
+    pub value: DataType,
+    /// Entries to measure each map's memory with; none skips it.
+    pub memory_entries: Option<usize>,
 }
 
 /// The measured runs of one map on one workload at one thread count.
@@ -100,32 +106,45 @@ impl Cell {
     }
 }
 
-/// Runs one map once on `scenario`; returns the time taken and the calls
-/// made (operations for a mix; whole calls for Go's cases, where a `Range`
-/// call visits every entry).
-fn run_once(map: MapKind, scenario: &Scenario, threads: usize, size: Size) -> (Duration, u64) {
-    fn on<M: BenchMap>(scenario: &Scenario, threads: usize, size: Size) -> (Duration, u64) {
-        match scenario {
-            Scenario::Mix(workload) => {
-                (workload::run::<M>(workload, threads, size), size.operations)
-            }
-            Scenario::Go(case) => gocases::run::<M>(*case, threads, size.go_run),
+/// One timed run of a scenario.
+struct TimedRun<'a> {
+    scenario: &'a Scenario,
+    threads: usize,
+    size: Size,
+}
+
+impl MapJob for TimedRun<'_> {
+    /// The time taken and the calls made (operations for a mix; whole
+    /// calls for Go's cases, where a `Range` call visits every entry).
+    type Output = (Duration, u64);
+
+    fn run<K: Datum, V: Datum, M: BenchMap<K, V>>(&self) -> Self::Output {
+        match self.scenario {
+            Scenario::Mix(workload) => workload.run::<K, V, M>(self.threads, self.size),
+            Scenario::Go(case) => gocases::run::<K, V, M>(*case, self.threads, self.size.go_run),
         }
-    }
-    match map {
-        MapKind::Locked => on::<LockedMap<u64, u64, Hasher>>(scenario, threads, size),
-        MapKind::Sharded => on::<ShardedMap<u64, u64, Hasher>>(scenario, threads, size),
-        MapKind::StdRwLock => on::<StdRwLockMap>(scenario, threads, size),
-        MapKind::Dashmap => on::<DashMap<u64, u64, Hasher>>(scenario, threads, size),
-        MapKind::Papaya => on::<PapayaMap>(scenario, threads, size),
-        MapKind::Scc => on::<SccMap>(scenario, threads, size),
     }
 }
 
+/// What a plan measured.
+#[derive(Clone, Debug)]
+pub struct Results {
+    /// Every map on every scenario and thread count.
+    pub cells: Vec<Cell>,
+    /// Each map's memory, in the plan's order of maps, if measured.
+    pub memory: Vec<(MapKind, Footprint)>,
+}
+
 /// Runs the plan, showing progress on standard error unless `quiet`.
-pub fn run(plan: &Plan, quiet: bool) -> Vec<Cell> {
+pub fn run(plan: &Plan, quiet: bool) -> Results {
     let per_cell = plan.repetitions + plan.warmups;
-    let total = plan.workloads.len() * plan.threads.len() * plan.maps.len() * per_cell;
+    let memory_runs = if plan.memory_entries.is_some() {
+        plan.maps.len()
+    } else {
+        0
+    };
+    let total =
+        plan.workloads.len() * plan.threads.len() * plan.maps.len() * per_cell + memory_runs;
     let progress = if quiet {
         ProgressBar::hidden()
     } else {
@@ -151,7 +170,12 @@ pub fn run(plan: &Plan, quiet: bool) -> Vec<Cell> {
                         workload.name(),
                         map.label()
                     ));
-                    let (took, calls) = run_once(map, workload, threads, plan.size);
+                    let run = TimedRun {
+                        scenario: workload,
+                        threads,
+                        size: plan.size,
+                    };
+                    let (took, calls) = dispatch(map, plan.key, plan.value, &run);
                     if round >= plan.warmups {
                         runs[index].push(calls as f64 / took.as_secs_f64());
                     }
@@ -168,6 +192,15 @@ pub fn run(plan: &Plan, quiet: bool) -> Vec<Cell> {
             }
         }
     }
+    let mut memory = Vec::new();
+    if let Some(entries) = plan.memory_entries {
+        for &map in &plan.maps {
+            progress.set_message(format!("memory of {entries} entries, {}", map.label()));
+            let job = memory::Measure { entries };
+            memory.push((map, dispatch(map, plan.key, plan.value, &job)));
+            progress.inc(1);
+        }
+    }
     progress.finish_and_clear();
-    cells
+    Results { cells, memory }
 }

@@ -1,23 +1,22 @@
-//! The conc-map-bench model (the `bustle` crate's): each thread owns a
-//! disjoint set of keys and replays a shuffled 100-slot operation mix.
-//!
-//! Written here rather than taken from `bustle` because the runner checks
-//! every result and must grow to other key types and distributions.
+//! Workloads of operation mixes (WORKLOADS.md §1 and `--mix`): what they
+//! are and how big a run is. `fresh_keys` and `shared_keys` run them.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 
 use crate::adapter::BenchMap;
+use crate::datum::Datum;
+use crate::distribution::Distribution;
 use crate::mix::Mix;
-use crate::timing::time_threads;
+use crate::{fresh_keys, shared_keys};
 
 /// One operation of a mix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Op {
+pub(crate) enum Op {
     Read,
     Insert,
     Remove,
@@ -55,20 +54,44 @@ impl Preset {
                 update,
             },
             prefill,
+            keys: KeySpace::Fresh,
         }
     }
 }
 
-/// What the threads do: a mix of operations on a map prefilled to a share
-/// of its capacity.
+/// Which keys the operations use.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum KeySpace {
+    /// conc-map-bench's model: each thread owns its keys, inserts always
+    /// take a fresh key and removes the thread's oldest, so every result
+    /// is known in advance and checked. The map's size is its capacity
+    /// times the prefill share.
+    #[default]
+    Fresh,
+    /// All threads share `keys` keys, picked by `distribution`, so hot
+    /// keys are contended; inserts may find their key and removes may miss.
+    /// Values read must be the key's own, and inserts minus removes must
+    /// match the final size.
+    Shared {
+        /// How many keys.
+        keys: u64,
+        /// Which keys the operations hit.
+        distribution: Distribution,
+    },
+}
+
+/// What the threads do: a mix of operations on a prefilled map.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Workload {
     /// The name shown in reports.
     pub name: String,
     /// The operation mix.
     pub mix: Mix,
-    /// The share of the capacity inserted before timing starts, 0 to 1.
+    /// The share of the capacity (or of the shared keys) inserted before
+    /// timing starts, 0 to 1.
     pub prefill: f64,
+    /// Which keys the operations use.
+    pub keys: KeySpace,
 }
 
 impl Workload {
@@ -78,6 +101,34 @@ impl Workload {
             name: mix.to_string(),
             mix,
             prefill,
+            keys: KeySpace::Fresh,
+        }
+    }
+
+    /// This workload on a shared key space, with the space in its name.
+    pub fn on_shared_keys(mut self, keys: u64, distribution: Distribution) -> Self {
+        self.name = format!("{} ({keys} {distribution} keys)", self.name);
+        self.keys = KeySpace::Shared { keys, distribution };
+        self
+    }
+
+    /// Runs this workload on a fresh `M` with `threads` threads and returns
+    /// the time the operations took (prefill excluded) and how many there
+    /// were.
+    ///
+    /// # Panics
+    ///
+    /// If the map gives a wrong answer (see [`KeySpace`]).
+    pub fn run<K: Datum, V: Datum, M: BenchMap<K, V>>(
+        &self,
+        threads: usize,
+        size: Size,
+    ) -> (Duration, u64) {
+        match self.keys {
+            KeySpace::Fresh => fresh_keys::run::<K, V, M>(self, threads, size),
+            KeySpace::Shared { keys, distribution } => {
+                shared_keys::run::<K, V, M>(self, keys, distribution, threads, size)
+            }
         }
     }
 }
@@ -88,29 +139,59 @@ impl fmt::Display for Workload {
     }
 }
 
+/// How long a run of a mix lasts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Budget {
+    /// This many operations, across all threads.
+    Operations(u64),
+    /// Each thread runs for this long.
+    Time(Duration),
+}
+
+impl fmt::Display for Budget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Operations(n) => write!(f, "{n} operations per run"),
+            Self::Time(d) => write!(f, "{} ms per run", d.as_millis()),
+        }
+    }
+}
+
 /// How big one run is.
 #[derive(Clone, Copy, Debug)]
 pub struct Size {
-    /// log2 of the map's initial capacity; prefill is a share of it.
+    /// log2 of the map's initial capacity; a fresh-key prefill is a share of it.
     pub capacity_log2: u32,
-    /// Operations in one run, across all threads.
-    pub operations: u64,
+    /// How long a run of a mix lasts.
+    pub budget: Budget,
     /// How long one run of a Go case lasts.
     pub go_run: Duration,
 }
 
-/// The key of index `i` for `thread`: a bijective mix, so keys look random
-/// to the hasher and the threads' key sets never overlap.
-fn key(thread: usize, i: u64) -> u64 {
-    let mut x = ((thread as u64) << 40) ^ i;
-    // splitmix64's finaliser: a bijection on u64.
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
+/// Calls `op(i)` for `i` from 0 until one thread's share of `budget` is
+/// spent; returns how many calls it made.
+pub(crate) fn drive(budget: Budget, threads: usize, mut op: impl FnMut(u64)) -> u64 {
+    match budget {
+        Budget::Operations(total) => {
+            let share = total / threads as u64;
+            (0..share).for_each(&mut op);
+            share
+        }
+        Budget::Time(span) => {
+            let deadline = Instant::now() + span;
+            let mut i = 0;
+            // Read the clock every 100 operations, one pass of the mix.
+            while Instant::now() < deadline {
+                (i..i + 100).for_each(&mut op);
+                i += 100;
+            }
+            i
+        }
+    }
 }
 
 /// The 100-slot operation array for `mix`, shuffled once with a fixed seed.
-fn plan(mix: Mix) -> Vec<Op> {
+pub(crate) fn plan(mix: Mix) -> Vec<Op> {
     let mut ops = Vec::with_capacity(100);
     for (op, share) in [
         (Op::Read, mix.read),
@@ -123,76 +204,6 @@ fn plan(mix: Mix) -> Vec<Op> {
     assert_eq!(ops.len(), 100, "a mix must add up to 100 %");
     ops.shuffle(&mut SmallRng::seed_from_u64(0x5eed));
     ops
-}
-
-/// Runs `workload` on a fresh `M` with `threads` threads and returns the
-/// time the operations took (prefill excluded).
-///
-/// # Panics
-///
-/// If the map gives a wrong answer: a fresh key already present, a live key
-/// missing, or a removed key still there.
-pub fn run<M: BenchMap>(workload: &Workload, threads: usize, size: Size) -> Duration {
-    let capacity = 1usize << size.capacity_log2;
-    let map = M::with_capacity(capacity);
-    let ops = plan(workload.mix);
-    let per_thread_ops = size.operations / threads as u64;
-    let per_thread_prefill = (capacity as f64 * workload.prefill) as u64 / threads as u64;
-    let (took, _) = time_threads(
-        threads,
-        |t| {
-            // Live keys are key(t, oldest..next).
-            let mut next = 0u64;
-            while next < per_thread_prefill {
-                assert!(
-                    map.insert(key(t, next), next),
-                    "prefill: fresh key {next} was present"
-                );
-                next += 1;
-            }
-            next
-        },
-        |t, prefilled| {
-            let (mut oldest, mut next) = (0u64, prefilled);
-            // A full-period walk over the live keys for reads and updates.
-            let mut walk = 0u64;
-            for i in 0..per_thread_ops {
-                let live = next - oldest;
-                match ops[(i % 100) as usize] {
-                    Op::Read | Op::Update if live == 0 => {}
-                    Op::Read => {
-                        walk = walk.wrapping_add(0x9e37_79b9_7f4a_7c15);
-                        let k = key(t, oldest + walk % live);
-                        assert!(map.get(k), "read: live key missing");
-                    }
-                    Op::Update => {
-                        walk = walk.wrapping_add(0x9e37_79b9_7f4a_7c15);
-                        let k = key(t, oldest + walk % live);
-                        assert!(map.update(k), "update: live key missing");
-                    }
-                    Op::Insert => {
-                        assert!(map.insert(key(t, next), i), "insert: fresh key was present");
-                        next += 1;
-                    }
-                    Op::Remove if live == 0 => {}
-                    Op::Remove => {
-                        assert!(map.remove(key(t, oldest)), "remove: live key missing");
-                        oldest += 1;
-                    }
-                }
-            }
-            // The end state: the last removed key is gone, the newest is there.
-            assert!(
-                oldest == 0 || !map.get(key(t, oldest - 1)),
-                "a removed key is back"
-            );
-            assert!(
-                next == oldest || map.get(key(t, next - 1)),
-                "the newest key is missing"
-            );
-        },
-    );
-    took
 }
 
 #[cfg(test)]
@@ -214,16 +225,6 @@ mod tests {
                 ),
                 (mix.read, mix.insert, mix.remove, mix.update)
             );
-        }
-    }
-
-    #[test]
-    fn keys_of_different_threads_never_collide() {
-        let mut seen = std::collections::HashSet::new();
-        for t in 0..8 {
-            for i in 0..10_000 {
-                assert!(seen.insert(key(t, i)));
-            }
         }
     }
 }

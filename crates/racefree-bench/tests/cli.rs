@@ -1,24 +1,45 @@
 //! racefree-bench end to end, as a user runs it, with tiny sizes.
 
+use std::fs;
+
 use clap::{Parser, ValueEnum};
 use racefree_bench::adapter::MapKind;
 use racefree_bench::cli::{Cli, run};
 use racefree_bench::gocases::GoCase;
 use racefree_bench::suite::Scenario;
+use tempfile::TempDir;
 
 fn parse(args: &str) -> Result<Cli, clap::Error> {
     Cli::try_parse_from(std::iter::once("racefree-bench").chain(args.split_whitespace()))
 }
 
-#[test]
-fn a_tiny_run_measures_every_map_and_recommends() {
-    let json = std::env::temp_dir().join(format!("racefree-bench-{}.json", std::process::id()));
+/// Runs `args` quietly, with a small memory measurement and the report in
+/// a fresh directory; returns the printed table and the directory.
+fn tiny(args: &str) -> (String, TempDir) {
+    let dir = TempDir::new().unwrap();
     let cli = parse(&format!(
-        "--quiet --capacity-log2 8 --ops 4000 --reps 2 --warmups 0 --threads 1,2 --workloads exchange --json {}",
-        json.display()
+        "--quiet --memory-entries 1000 --report {} {args}",
+        dir.path().display()
     ))
     .unwrap();
-    let table = run(&cli).unwrap();
+    (run(&cli, "racefree-bench (test)").unwrap(), dir)
+}
+
+#[test]
+fn a_tiny_run_measures_every_map_writes_every_file_and_recommends() {
+    let out = TempDir::new().unwrap();
+    let (json, markdown) = (out.path().join("r.json"), out.path().join("B.md"));
+    fs::write(
+        &markdown,
+        "# Kept\n<!-- racefree-bench:begin -->old<!-- racefree-bench:end -->\nAlso kept\n",
+    )
+    .unwrap();
+    let (table, report) = tiny(&format!(
+        "--capacity-log2 8 --ops 4000 --reps 2 --warmups 0 --threads 1,2 --workloads exchange \
+         --json {} --markdown {}",
+        json.display(),
+        markdown.display()
+    ));
     for map in MapKind::ALL {
         let rows = table
             .lines()
@@ -29,13 +50,26 @@ fn a_tiny_run_measures_every_map_and_recommends() {
             "one row per thread count for {}",
             map.label()
         );
+        // The memory table has a row per map with a plausible size: at
+        // least a key and a value.
+        let memory_row = table
+            .lines()
+            .find(|l| l.starts_with(&format!("| {} | ", map.label())))
+            .unwrap_or_else(|| panic!("no memory row for {}:\n{table}", map.label()));
+        let bytes: f64 = memory_row
+            .split('|')
+            .nth(2)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!((16.0..1000.0).contains(&bytes), "{memory_row}");
     }
     assert!(table.contains("Recommendation:\n\n- exchange: "), "{table}");
 
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    std::fs::remove_file(&json).unwrap();
-    let results = report["results"].as_array().unwrap();
+    let report_json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    let results = report_json["results"].as_array().unwrap();
     assert_eq!(results.len(), MapKind::ALL.len() * 2);
     assert!(
         results
@@ -47,43 +81,126 @@ fn a_tiny_run_measures_every_map_and_recommends() {
             .iter()
             .all(|r| r["ops_per_sec_median"].as_f64().unwrap() > 0.0)
     );
-    assert_eq!(report["recommendations"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        report_json["memory"].as_array().unwrap().len(),
+        MapKind::ALL.len()
+    );
+    assert_eq!(report_json["recommendations"].as_array().unwrap().len(), 1);
+
+    let page = fs::read_to_string(report.path().join("index.html")).unwrap();
+    assert!(
+        page.contains("<h2>exchange</h2>") && page.contains("<svg"),
+        "{page}"
+    );
+    assert!(
+        page.contains("std RwLock&lt;HashMap&gt;"),
+        "labels are escaped"
+    );
+    let chart = fs::read_to_string(report.path().join("exchange.svg")).unwrap();
+    assert!(
+        chart.contains("<svg") && chart.contains("threads"),
+        "{chart}"
+    );
+
+    let markdown = fs::read_to_string(&markdown).unwrap();
+    assert!(
+        markdown.starts_with(
+            "# Kept\n<!-- racefree-bench:begin -->\n\nMade by `racefree-bench (test)`."
+        )
+    );
+    assert!(
+        markdown.ends_with("<!-- racefree-bench:end -->\nAlso kept\n"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("| exchange | 2 |") && !markdown.contains("old"));
 }
 
 #[test]
 fn a_custom_mix_replaces_the_standard_workloads() {
-    let cli = parse("--quiet --mix read=80,update=20 --prefill 50 --capacity-log2 8 --ops 2000 --reps 1 --warmups 0 --threads 1 --maps sharded").unwrap();
-    let plan = cli.plan();
+    let cli = parse("--mix read=80,update=20 --prefill 50").unwrap();
+    let plan = cli.run_args().plan();
     assert_eq!(plan.workloads.len(), 1);
     match &plan.workloads[0] {
         Scenario::Mix(workload) => assert_eq!(workload.prefill, 0.5),
         other => panic!("expected the --mix workload, got {other:?}"),
     }
-    let table = run(&cli).unwrap();
+    let (table, _) = tiny(
+        "--mix read=80,update=20 --prefill 50 --capacity-log2 8 --ops 2000 --reps 1 --warmups 0 --threads 1 --maps sharded",
+    );
     assert!(
         table.contains("| read=80,insert=0,remove=0,update=20 | 1 | racefree::ShardedMap |"),
         "{table}"
     );
 }
 
+/// Shared keys are checked for consistency (values are their key's own,
+/// new-key answers add up to the size), with hot keys contended by 3
+/// threads on every map, with `String` keys and values.
+#[test]
+fn shared_zipf_keys_run_on_every_map_with_string_keys_and_values() {
+    let (table, _) = tiny(
+        "--mix read=50,insert=20,remove=20,update=10 --keys 500 --distribution zipf:1.1 \
+         --key string --value string --capacity-log2 6 --duration 0.02 --reps 1 --warmups 0 --threads 3",
+    );
+    let name = "read=50,insert=20,remove=20,update=10 (500 zipf:1.1 keys)";
+    for map in MapKind::ALL {
+        assert!(
+            table.contains(&format!("| {name} | 3 | {} |", map.label())),
+            "{table}"
+        );
+    }
+    assert!(table.contains("Keys `String`, values `String`"), "{table}");
+}
+
 /// Each Go case checks the answers it gets, so this also checks every
-/// adapter's get_or_insert, compare_and_swap and iteration.
+/// adapter's get_or_insert, compare_and_swap and iteration, for both key
+/// and value types.
 #[test]
 fn every_go_case_runs_on_every_map() {
-    let cases = GoCase::value_variants()
+    let cases: Vec<String> = GoCase::value_variants()
         .iter()
-        .map(|c| c.to_possible_value().unwrap().get_name().to_owned());
-    let cli = parse(&format!(
-        "--quiet --go-cases {} --go-millis 2 --reps 1 --warmups 0 --threads 1,3",
-        cases.collect::<Vec<_>>().join(",")
-    ))
-    .unwrap();
-    let table = run(&cli).unwrap();
-    for case in GoCase::value_variants() {
-        let rows = table
-            .lines()
-            .filter(|l| l.starts_with(&format!("| {case} |")));
-        assert_eq!(rows.count(), MapKind::ALL.len() * 2, "{case}");
+        .map(|c| c.to_possible_value().unwrap().get_name().to_owned())
+        .collect();
+    for types in ["", "--key string --value string"] {
+        let (table, _) = tiny(&format!(
+            "--go-cases {} --go-millis 2 --reps 1 --warmups 0 --threads 1,3 {types}",
+            cases.join(",")
+        ));
+        for case in GoCase::value_variants() {
+            let rows = table
+                .lines()
+                .filter(|l| l.starts_with(&format!("| {case} |")));
+            assert_eq!(rows.count(), MapKind::ALL.len() * 2, "{case} {types}");
+        }
+    }
+}
+
+#[test]
+fn the_standard_workloads_run_with_string_keys_by_time() {
+    let (table, _) = tiny(
+        "--workloads read-heavy,exchange,rapid-grow --key string --capacity-log2 8 \
+         --duration 0.01 --reps 1 --warmups 0 --threads 2 --maps locked,papaya",
+    );
+    for workload in ["read-heavy", "exchange", "rapid-grow"] {
+        assert!(
+            table.contains(&format!("| {workload} | 2 | papaya 0.2 |")),
+            "{table}"
+        );
+    }
+    assert!(table.contains("10 ms per run"), "{table}");
+}
+
+#[test]
+fn list_names_every_choice() {
+    let listing = run(&parse("list").unwrap(), "racefree-bench list").unwrap();
+    for name in [
+        "sharded",
+        "std-rw-lock",
+        "rapid-grow",
+        "load-mostly-hits",
+        "compare-and-swap-collision",
+    ] {
+        assert!(listing.contains(name), "{name} missing from:\n{listing}");
     }
 }
 
@@ -96,6 +213,19 @@ fn bad_arguments_are_refused_with_the_reason() {
         ("--capacity-log2 40", "--capacity-log2"),
         ("--maps treemap", "treemap"),
         ("--prefill 101", "--prefill"),
+        ("--keys 0", "--keys"),
+        ("--distribution zipf:1", "--keys"),
+        (
+            "--keys 10 --distribution zipf:x",
+            "`x` is not a Zipf exponent",
+        ),
+        (
+            "--keys 10 --distribution pareto",
+            "unknown distribution `pareto`",
+        ),
+        ("--duration 0", "is not a number of seconds"),
+        ("--duration 1 --ops 5", "cannot be used with"),
+        ("--key bytes", "bytes"),
     ] {
         let error = parse(args).unwrap_err().to_string();
         assert!(error.contains(says), "{args}: {error}");
@@ -103,14 +233,31 @@ fn bad_arguments_are_refused_with_the_reason() {
 }
 
 #[test]
-fn an_unwritable_json_path_fails_before_measuring() {
-    let cli = parse("--quiet --json /nonexistent-dir/report.json --capacity-log2 30 --reps 1000")
-        .unwrap();
-    // At capacity 2^30 and 1000 repetitions this would run for hours if the
-    // path were checked only at the end.
-    let error = run(&cli).unwrap_err();
+fn unwritable_output_paths_fail_before_measuring() {
+    // At capacity 2^30 and 1000 repetitions these would run for hours if
+    // the paths were checked only at the end.
+    let report = TempDir::new().unwrap();
+    let slow = format!(
+        "--quiet --capacity-log2 30 --reps 1000 --report {}",
+        report.path().display()
+    );
+    for (option, says) in [
+        (
+            "--json /nonexistent-dir/report.json",
+            "cannot write the JSON report to /nonexistent-dir/report.json",
+        ),
+        (
+            "--markdown /nonexistent-dir/B.md",
+            "cannot write the Markdown report to /nonexistent-dir/B.md",
+        ),
+    ] {
+        let args = format!("{slow} {option}");
+        let error = run(&parse(&args).unwrap(), "racefree-bench (test)").unwrap_err();
+        assert!(error.contains(says), "{option}: {error}");
+    }
+    let error = run(&parse("--quiet --report /proc/racefree").unwrap(), "").unwrap_err();
     assert!(
-        error.contains("cannot write the JSON report to /nonexistent-dir/report.json"),
+        error.contains("cannot write the HTML report to /proc/racefree"),
         "{error}"
     );
 }
