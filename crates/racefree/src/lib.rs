@@ -78,12 +78,14 @@ mod lock_based;
 mod locked;
 mod locked_table;
 mod map;
+mod owned;
 mod sharded;
 mod util;
 
 pub use hash::DefaultHashBuilder;
 pub use locked::LockedMap;
 pub use map::{Action, ConcurrentMap};
+pub use owned::OwnedMap;
 pub use sharded::ShardedMap;
 
 #[cfg(doctest)]

@@ -255,6 +255,24 @@ macro_rules! impl_lock_based_map {
             }
         }
 
+        // A panic in a closure leaves the map consistent (no poisoning), so
+        // a map may be used across `catch_unwind`, as std's locks may.
+        impl<K, V, S> ::std::panic::RefUnwindSafe for $map<K, V, S>
+        where
+            K: ::std::panic::RefUnwindSafe,
+            V: ::std::panic::RefUnwindSafe,
+            S: ::std::panic::RefUnwindSafe,
+        {
+        }
+
+        impl<K, V, S> ::std::panic::UnwindSafe for $map<K, V, S>
+        where
+            K: ::std::panic::RefUnwindSafe,
+            V: ::std::panic::RefUnwindSafe,
+            S: ::std::panic::RefUnwindSafe,
+        {
+        }
+
         impl<K, V, S> Default for $map<K, V, S>
         where
             S: Default,

@@ -3,79 +3,122 @@
 //! (Go issue 40999) does not grow memory; a grow/shrink cycle gives memory
 //! back each time.
 //!
-//! The allocator counts per thread: the test harness allocates on its own
-//! threads while a test runs, and a process-wide count would see that. Each
-//! map here lives and dies on the test thread. Written by hand because the
-//! counting-allocator crates count only process-wide.
+//! Only allocations made by threads that opted in are counted: the test
+//! thread, and a map's own threads (`Family::on_map_threads`: OwnedMap's
+//! owner). The test harness allocates on its own threads while a test runs,
+//! and a process-wide count would see that. Each allocation carries a
+//! header that says whether it was counted, so its free is counted (or not)
+//! to match, whichever thread frees it: OwnedMap's owner frees what the
+//! test thread allocated. Written by hand because the counting-allocator
+//! crates count every thread.
 
 mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
 
 use common::{Family, every_family, new_map};
 use racefree::ConcurrentMap;
 
-/// The system allocator, counting the bytes each thread holds.
-struct PerThreadCounting;
+/// The system allocator, counting the bytes that opted-in threads hold.
+struct OptInCounting;
 
 thread_local! {
-    /// Bytes allocated minus bytes freed by this thread. `const`, with no
+    /// Whether this thread's allocations are counted. `const`, with no
     /// destructor: reading it never allocates, so the allocator may use it.
-    static HELD: Cell<isize> = const { Cell::new(0) };
+    static COUNTED: Cell<bool> = const { Cell::new(false) };
 }
 
-fn count(bytes: isize) {
-    // `try_with`: never panic inside the allocator, even at thread exit.
-    let _ = HELD.try_with(|held| held.set(held.get() + bytes));
+/// Bytes of counted allocations not yet freed.
+static HELD: AtomicIsize = AtomicIsize::new(0);
+
+/// Counts this thread's allocations from now on.
+fn count_this_thread() {
+    COUNTED.with(|counted| counted.set(true));
 }
 
-// SAFETY: every method forwards to `System` with the caller's arguments, so
-// `System`'s guarantees are ours; the counting touches no allocated memory.
-unsafe impl GlobalAlloc for PerThreadCounting {
+/// The header in front of each allocation: room for the counted flag,
+/// keeping the caller's alignment.
+fn with_header(layout: Layout) -> (Layout, usize) {
+    let header = layout.align().max(16);
+    let layout = Layout::from_size_align(layout.size() + header, layout.align())
+        .expect("a valid layout stays valid with a header");
+    (layout, header)
+}
+
+// SAFETY: every method forwards to `System` with a layout that is the
+// caller's plus a header in front, and hands out the memory after the
+// header, so `System`'s guarantees are ours.
+unsafe impl GlobalAlloc for OptInCounting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller meets `GlobalAlloc::alloc`'s contract.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            count(layout.size() as isize);
+        let (full, header) = with_header(layout);
+        // SAFETY: the caller meets `GlobalAlloc::alloc`'s contract, and
+        // `full` is no smaller.
+        let base = unsafe { System.alloc(full) };
+        if base.is_null() {
+            return base;
         }
-        ptr
+        // `try_with`: never panic inside the allocator, even at thread exit.
+        let counted = COUNTED.try_with(Cell::get).unwrap_or(false);
+        if counted {
+            HELD.fetch_add(layout.size() as isize, Relaxed);
+        }
+        // SAFETY: `base` has room for the header, which is at least 16 bytes.
+        unsafe {
+            base.write(u8::from(counted));
+            base.add(header)
+        }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller meets `GlobalAlloc::dealloc`'s contract.
-        unsafe { System.dealloc(ptr, layout) };
-        count(-(layout.size() as isize));
+        let (full, header) = with_header(layout);
+        // SAFETY: `ptr` came from `alloc` or `realloc` above, `header` bytes
+        // after the start of a block of layout `full`.
+        unsafe {
+            let base = ptr.sub(header);
+            if base.read() == 1 {
+                HELD.fetch_sub(layout.size() as isize, Relaxed);
+            }
+            System.dealloc(base, full);
+        }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: the caller meets `GlobalAlloc::realloc`'s contract.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            count(new_size as isize - layout.size() as isize);
+        let (full, header) = with_header(layout);
+        // SAFETY: as in `dealloc`; `System.realloc` keeps the header bytes.
+        unsafe {
+            let base = System.realloc(ptr.sub(header), full, new_size + header);
+            if base.is_null() {
+                return base;
+            }
+            if base.read() == 1 {
+                HELD.fetch_add(new_size as isize - layout.size() as isize, Relaxed);
+            }
+            base.add(header)
         }
-        new
     }
 }
 
 #[global_allocator]
-static GLOBAL: PerThreadCounting = PerThreadCounting;
+static GLOBAL: OptInCounting = OptInCounting;
 
-/// Bytes this thread has allocated and not freed since `start()`.
+/// Counted bytes held now, against a starting point.
 struct Region(isize);
 
 impl Region {
     fn start() -> Self {
-        Region(HELD.with(Cell::get))
+        Region(HELD.load(Relaxed))
     }
 }
 
 fn live_bytes(region: &Region) -> isize {
-    HELD.with(Cell::get) - region.0
+    HELD.load(Relaxed) - region.0
 }
 
 #[test]
 fn memory_accounting() {
+    count_this_thread();
     // Process-wide, once: the first map reads the core count, and std keeps
     // what it learned about cgroup limits. Not memory of any map.
     every_family!(build_one_map);
@@ -92,6 +135,7 @@ fn emptied_and_dropped_returns_every_byte<F: Family>() {
     let region = Region::start();
     {
         let map = new_map::<F, u64, String>();
+        F::on_map_threads(&map, count_this_thread);
         for i in 0..50_000 {
             map.insert(i, format!("value {i}"));
         }
@@ -117,6 +161,7 @@ fn emptied_and_dropped_returns_every_byte<F: Family>() {
 fn churn_does_not_grow_memory<F: Family>() {
     let region = Region::start();
     let map = new_map::<F, u64, String>();
+    F::on_map_threads(&map, count_this_thread);
     for i in 0..100 {
         map.insert(i, i.to_string());
     }
@@ -145,6 +190,7 @@ fn churn_does_not_grow_memory<F: Family>() {
 fn grow_shrink_cycles_give_memory_back<F: Family>() {
     let region = Region::start();
     let map = new_map::<F, u64, u64>();
+    F::on_map_threads(&map, count_this_thread);
     let mut floors = Vec::new();
     for cycle in 0..3 {
         for i in 0..200_000 {

@@ -1,4 +1,5 @@
 //! Building blocks shared by the maps.
 
 pub(crate) mod reentry;
+pub(crate) mod rendezvous;
 pub(crate) mod sync;

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::Duration;
 
-use racefree::{ConcurrentMap, DefaultHashBuilder, LockedMap, ShardedMap};
+use racefree::{ConcurrentMap, DefaultHashBuilder, LockedMap, OwnedMap, ShardedMap};
 
 pub mod key_model;
 pub mod linearizability;
@@ -33,6 +33,16 @@ pub trait Family: 'static {
         K: Hash + Eq + Send + Sync + Clone + 'static,
         V: Send + Sync + Clone + 'static,
         S: BuildHasher + Send + Sync + 'static;
+
+    /// Runs `f` on each thread the map runs on besides its callers' (an
+    /// OwnedMap's owner), for per-thread test set-up.
+    fn on_map_threads<K, V, S>(_map: &Self::Map<K, V, S>, _f: fn())
+    where
+        K: Hash + Eq + Send + Sync + Clone + 'static,
+        V: Send + Sync + Clone + 'static,
+        S: BuildHasher + Send + Sync + 'static,
+    {
+    }
 }
 
 /// A map of family `F` with the default hasher.
@@ -47,7 +57,7 @@ where
 
 /// Declares a [`Family`] for a map type with a `with_hasher` constructor.
 macro_rules! family {
-    ($family:ident, $map:ident) => {
+    ($family:ident, $map:ident $(, on_map_threads: $on:expr)?) => {
         pub struct $family;
         impl Family for $family {
             const NAME: &'static str = stringify!($map);
@@ -65,12 +75,24 @@ macro_rules! family {
             {
                 $map::with_hasher(hasher)
             }
+            $(
+                fn on_map_threads<K, V, S>(map: &Self::Map<K, V, S>, f: fn())
+                where
+                    K: Hash + Eq + Send + Sync + Clone + 'static,
+                    V: Send + Sync + Clone + 'static,
+                    S: BuildHasher + Send + Sync + 'static,
+                {
+                    ($on)(map, f)
+                }
+            )?
         }
     };
 }
 
 family!(Locked, LockedMap);
 family!(Sharded, ShardedMap);
+// The owner thread is the map's own.
+family!(Owned, OwnedMap, on_map_threads: |map: &OwnedMap<_, _, _>, f: fn()| map.with_map(|_| f()));
 
 /// A small xorshift generator: each test thread gets its own, so threads
 /// share no random state.
@@ -104,6 +126,9 @@ macro_rules! map_tests {
         mod sharded {
             $( $crate::common::map_tests!(@one $attrs Sharded $test); )*
         }
+        mod owned {
+            $( $crate::common::map_tests!(@one $attrs Owned $test); )*
+        }
     };
     (@one [$($attr:tt)*] $family:ident $test:ident) => {
         $($attr)* #[test] fn $test() { super::$test::<$crate::common::$family>() }
@@ -118,6 +143,7 @@ macro_rules! every_family {
     ($test:ident) => {
         $test::<$crate::common::Locked>();
         $test::<$crate::common::Sharded>();
+        $test::<$crate::common::Owned>();
     };
 }
 pub(crate) use every_family;
