@@ -5,7 +5,7 @@ use std::ops::ControlFlow;
 use std::sync::RwLock;
 
 use dashmap::DashMap;
-use racefree::{ConcurrentMap, LockedMap, ShardedMap};
+use racefree::{ConcurrentMap, LockedMap, OwnedMap, ShardedMap};
 
 use crate::datum::{DataType, Datum};
 
@@ -296,7 +296,7 @@ macro_rules! racefree_bench_map {
         }
     )*};
 }
-racefree_bench_map!(LockedMap, ShardedMap);
+racefree_bench_map!(LockedMap, ShardedMap, OwnedMap);
 
 /// A map the benchmark can run, by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -305,6 +305,8 @@ pub enum MapKind {
     Locked,
     /// racefree's `ShardedMap`.
     Sharded,
+    /// racefree's `OwnedMap`: one owner thread serves every call.
+    Owned,
     /// `std::sync::RwLock<std::collections::HashMap>`.
     StdRwLock,
     /// `dashmap::DashMap` 6.
@@ -317,9 +319,10 @@ pub enum MapKind {
 
 impl MapKind {
     /// Every map, racefree's first.
-    pub const ALL: [MapKind; 6] = [
+    pub const ALL: [MapKind; 7] = [
         Self::Locked,
         Self::Sharded,
+        Self::Owned,
         Self::StdRwLock,
         Self::Dashmap,
         Self::Papaya,
@@ -331,6 +334,7 @@ impl MapKind {
         match self {
             Self::Locked => "racefree::LockedMap",
             Self::Sharded => "racefree::ShardedMap",
+            Self::Owned => "racefree::OwnedMap",
             Self::StdRwLock => "std RwLock<HashMap>",
             Self::Dashmap => "dashmap 6",
             Self::Papaya => "papaya 0.2",
@@ -340,7 +344,7 @@ impl MapKind {
 
     /// Whether this is one of racefree's maps rather than a peer.
     pub fn is_racefree(self) -> bool {
-        matches!(self, Self::Locked | Self::Sharded)
+        matches!(self, Self::Locked | Self::Sharded | Self::Owned)
     }
 }
 
@@ -359,6 +363,7 @@ pub fn dispatch<J: MapJob>(map: MapKind, key: DataType, value: DataType, job: &J
         match map {
             MapKind::Locked => job.run::<K, V, LockedMap<K, V, Hasher>>(),
             MapKind::Sharded => job.run::<K, V, ShardedMap<K, V, Hasher>>(),
+            MapKind::Owned => job.run::<K, V, OwnedMap<K, V, Hasher>>(),
             MapKind::StdRwLock => job.run::<K, V, StdRwLockMap<K, V>>(),
             MapKind::Dashmap => job.run::<K, V, DashMap<K, V, Hasher>>(),
             MapKind::Papaya => job.run::<K, V, PapayaMap<K, V>>(),

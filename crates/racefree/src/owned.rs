@@ -149,9 +149,7 @@ fn serve<K: Hash + Eq, V, S: BuildHasher>(
     mut table: Table<K, V, S>,
     requests: Receiver<Request<Table<K, V, S>>>,
 ) {
-    // `recv` spins and yields before it sleeps, and returns at once while
-    // requests are queued: a busy owner serves a whole batch per wake-up.
-    while let Ok(request) = requests.recv() {
+    while let Some(request) = next_request(&requests) {
         match request {
             Request::Borrowed(job) => job.run(&mut table),
             #[cfg(feature = "async")]
@@ -159,6 +157,34 @@ fn serve<K: Hash + Eq, V, S: BuildHasher>(
         }
     }
 }
+
+/// The next request, or `None` once every handle is gone.
+///
+/// Queued requests are taken at once, so a busy owner serves a whole
+/// batch per wake-up. An idle owner polls for a while (spinning, then
+/// yielding) before it sleeps: callers usually come back within a
+/// microsecond, and waking a sleeping thread takes several.
+fn next_request<T>(requests: &Receiver<T>) -> Option<T> {
+    use crossbeam_channel::TryRecvError;
+
+    #[cfg(not(any(racefree_loom, racefree_shuttle)))]
+    for attempt in 0..SPINS + YIELDS {
+        match requests.try_recv() {
+            Ok(request) => return Some(request),
+            Err(TryRecvError::Disconnected) => return None,
+            Err(TryRecvError::Empty) if attempt < SPINS => std::hint::spin_loop(),
+            Err(TryRecvError::Empty) => thread::yield_now(),
+        }
+    }
+    requests.recv().ok()
+}
+
+/// How many times an idle owner polls with a pause, then with a yield,
+/// before it sleeps. Yielding rather than spinning lets callers run when
+/// they outnumber cores: with 8 callers on 2 cores, 2 000 spins gave 2.9 M
+/// calls/s and 100 spins with yields 3.2 M (racefree-bench, LoadMostlyHits).
+const SPINS: u32 = 100;
+const YIELDS: u32 = 500;
 
 #[cold]
 #[inline(never)]

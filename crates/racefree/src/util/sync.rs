@@ -132,6 +132,17 @@ mod model {
                 state = self.0.ready.wait(state).unwrap();
             }
         }
+
+        /// The next message if one is queued; an error if none is, saying
+        /// whether every sender is gone.
+        pub(crate) fn try_recv(&self) -> Result<T, crossbeam_channel::TryRecvError> {
+            let mut state = self.0.state.lock().unwrap();
+            match state.queue.pop_front() {
+                Some(message) => Ok(message),
+                None if state.senders == 0 => Err(crossbeam_channel::TryRecvError::Disconnected),
+                None => Err(crossbeam_channel::TryRecvError::Empty),
+            }
+        }
     }
 
     impl<T> Drop for Receiver<T> {
