@@ -5,7 +5,7 @@ use std::ops::ControlFlow;
 use std::sync::RwLock;
 
 use dashmap::DashMap;
-use racefree::{ConcurrentMap, LockedMap, OwnedMap, ShardedMap};
+use racefree::{ConcurrentMap, LockedMap, OwnedMap, ReadMostlyMap, ShardedMap};
 
 use crate::datum::{DataType, Datum};
 
@@ -296,7 +296,7 @@ macro_rules! racefree_bench_map {
         }
     )*};
 }
-racefree_bench_map!(LockedMap, ShardedMap, OwnedMap);
+racefree_bench_map!(LockedMap, ShardedMap, ReadMostlyMap, OwnedMap);
 
 /// A map the benchmark can run, by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -305,6 +305,8 @@ pub enum MapKind {
     Locked,
     /// racefree's `ShardedMap`.
     Sharded,
+    /// racefree's `ReadMostlyMap`: lookups take no lock.
+    ReadMostly,
     /// racefree's `OwnedMap`: one owner thread serves every call.
     Owned,
     /// `std::sync::RwLock<std::collections::HashMap>`.
@@ -319,9 +321,10 @@ pub enum MapKind {
 
 impl MapKind {
     /// Every map, racefree's first.
-    pub const ALL: [MapKind; 7] = [
+    pub const ALL: [MapKind; 8] = [
         Self::Locked,
         Self::Sharded,
+        Self::ReadMostly,
         Self::Owned,
         Self::StdRwLock,
         Self::Dashmap,
@@ -334,6 +337,7 @@ impl MapKind {
         match self {
             Self::Locked => "racefree::LockedMap",
             Self::Sharded => "racefree::ShardedMap",
+            Self::ReadMostly => "racefree::ReadMostlyMap",
             Self::Owned => "racefree::OwnedMap",
             Self::StdRwLock => "std RwLock<HashMap>",
             Self::Dashmap => "dashmap 6",
@@ -344,7 +348,10 @@ impl MapKind {
 
     /// Whether this is one of racefree's maps rather than a peer.
     pub fn is_racefree(self) -> bool {
-        matches!(self, Self::Locked | Self::Sharded | Self::Owned)
+        matches!(
+            self,
+            Self::Locked | Self::Sharded | Self::ReadMostly | Self::Owned
+        )
     }
 }
 
@@ -363,6 +370,7 @@ pub fn dispatch<J: MapJob>(map: MapKind, key: DataType, value: DataType, job: &J
         match map {
             MapKind::Locked => job.run::<K, V, LockedMap<K, V, Hasher>>(),
             MapKind::Sharded => job.run::<K, V, ShardedMap<K, V, Hasher>>(),
+            MapKind::ReadMostly => job.run::<K, V, ReadMostlyMap<K, V, Hasher>>(),
             MapKind::Owned => job.run::<K, V, OwnedMap<K, V, Hasher>>(),
             MapKind::StdRwLock => job.run::<K, V, StdRwLockMap<K, V>>(),
             MapKind::Dashmap => job.run::<K, V, DashMap<K, V, Hasher>>(),

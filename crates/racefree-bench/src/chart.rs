@@ -30,6 +30,7 @@ fn color_of(map: MapKind) -> RGBAColor {
     let (r, g, b) = match map {
         MapKind::Locked => (0, 114, 178),
         MapKind::Sharded => (213, 94, 0),
+        MapKind::ReadMostly => (240, 228, 66),
         MapKind::Owned => (86, 180, 233),
         MapKind::StdRwLock => (0, 0, 0),
         MapKind::Dashmap => (0, 158, 115),

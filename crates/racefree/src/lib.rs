@@ -79,6 +79,7 @@ mod locked;
 mod locked_table;
 mod map;
 mod owned;
+mod read_mostly;
 mod sharded;
 mod util;
 
@@ -86,6 +87,7 @@ pub use hash::DefaultHashBuilder;
 pub use locked::LockedMap;
 pub use map::{Action, ConcurrentMap};
 pub use owned::OwnedMap;
+pub use read_mostly::ReadMostlyMap;
 pub use sharded::ShardedMap;
 
 #[cfg(doctest)]

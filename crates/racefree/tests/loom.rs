@@ -16,7 +16,7 @@ use std::sync::Arc;
 use common::{Family, map_tests};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
-use racefree::{ConcurrentMap, ShardedMap};
+use racefree::{ConcurrentMap, ReadMostlyMap, ShardedMap};
 
 /// A hasher with no random seed: loom replays executions and needs each to
 /// take the same locks, so a key must land in the same shard every time.
@@ -40,6 +40,8 @@ fn insert_races_remove_on_one_key<F: Family>() {
         let map = fresh::<F>();
         let m = Arc::clone(&map);
         let inserter = thread::spawn(move || m.insert(0, 1));
+        // loom runs a new thread only once this one yields or blocks.
+        thread::yield_now();
         let removed = map.remove(&0);
         assert_eq!(inserter.join().unwrap(), None);
         match removed {
@@ -52,14 +54,13 @@ fn insert_races_remove_on_one_key<F: Family>() {
 
 /// A successful compare_and_swap and a successful compare_and_remove can
 /// never both see the same old value.
-/// A successful compare_and_swap and a successful compare_and_remove can
-/// never both see the same old value.
 fn compare_and_swap_races_compare_and_remove<F: Family>() {
     loom::model(|| {
         let map = fresh::<F>();
         map.insert(0, 7);
         let m = Arc::clone(&map);
         let swapper = thread::spawn(move || m.compare_and_swap(&0, &7, 8).is_ok());
+        thread::yield_now();
         let removed = map.compare_and_remove(&0, &7);
         let swapped = swapper.join().unwrap();
         assert!(
@@ -83,6 +84,7 @@ fn get_or_insert_with_races_on_one_absent_key<F: Family>() {
                 1
             })
         });
+        thread::yield_now();
         let mine = map.get_or_insert_with(0, || {
             calls.fetch_add(1, Ordering::Relaxed);
             2
@@ -108,6 +110,7 @@ fn sharded_len_counts_inserts_into_two_shards() {
         );
         let m = Arc::clone(&map);
         let other = thread::spawn(move || m.insert(OTHER_SHARD, 1));
+        thread::yield_now();
         map.insert(0, 0);
         let during = map.len();
         assert!(
@@ -121,5 +124,105 @@ fn sharded_len_counts_inserts_into_two_shards() {
             [1, 1],
             "keys 0 and OTHER_SHARD share a shard"
         );
+    });
+}
+
+/// Keys that share ReadMostlyMap's root slot (the low 4 bits of their hash
+/// under the fixed hasher), so that inserting them grows the trie and
+/// removing them prunes it.
+fn same_root_slot(count: usize) -> Vec<u8> {
+    use std::hash::BuildHasher;
+    let slot = |k: &u8| Fixed::default().hash_one(k) & 0xf;
+    let first = slot(&0);
+    let keys: Vec<u8> = (0..=u8::MAX)
+        .filter(|k| slot(k) == first)
+        .take(count)
+        .collect();
+    assert_eq!(keys.len(), count, "not enough keys share a slot");
+    keys
+}
+
+/// A value whose contents loom tracks: reading it on another thread
+/// without a happens-before edge from its creation is reported, so a
+/// publication with too weak an ordering fails the model.
+struct Published(loom::cell::UnsafeCell<u8>);
+
+impl Published {
+    fn new(value: u8) -> Self {
+        let cell = loom::cell::UnsafeCell::new(0);
+        // A tracked write: loom checks reads on other threads against it.
+        // SAFETY: not shared yet.
+        cell.with_mut(|v| unsafe { *v = value });
+        Self(cell)
+    }
+    fn read(&self) -> u8 {
+        // SAFETY: never written after creation.
+        self.0.with(|v| unsafe { *v })
+    }
+}
+
+impl Clone for Published {
+    fn clone(&self) -> Self {
+        Self::new(self.read())
+    }
+}
+
+// SAFETY: the cell is never written after creation, and loom checks that
+// every read is ordered after it.
+unsafe impl Sync for Published {}
+
+/// A reader racing an insert that grows the trie under the key it reads:
+/// the key moves into a new node, and the reader finds it either way; a
+/// reader that finds the new key sees its value fully written.
+#[test]
+fn read_mostly_growth_races_a_reader() {
+    let keys: [u32; 2] = same_root_slot(2).try_into().unwrap();
+    loom::model(move || {
+        let map = Arc::new(ReadMostlyMap::<u32, Published, Fixed>::with_hasher(
+            Fixed::default(),
+        ));
+        map.insert(keys[0], Published::new(1));
+        let m = Arc::clone(&map);
+        let grower = thread::spawn(move || m.insert(keys[1], Published::new(2)).is_none());
+        // loom runs a new thread only once this one yields or blocks: let
+        // the grower run before, during and after the reads.
+        thread::yield_now();
+        assert_eq!(map.get_with(&keys[0], Published::read), Some(1));
+        let new = map.get_with(&keys[1], Published::read);
+        assert!(new.is_none() || new == Some(2));
+        assert!(grower.join().unwrap());
+        let both = (
+            map.get_with(&keys[0], Published::read),
+            map.get_with(&keys[1], Published::read),
+        );
+        assert_eq!((both, map.len()), ((Some(1), Some(2)), 2));
+    });
+}
+
+/// Two removes that empty a grown node (the second prunes it) racing an
+/// insert into the same part of the trie: the insert must not land in the
+/// pruned node, where it would be lost.
+#[test]
+fn read_mostly_pruning_races_an_insert() {
+    let keys: [u32; 3] = same_root_slot(3).try_into().unwrap();
+    loom::model(move || {
+        let map = Arc::new(ReadMostlyMap::<u32, u8, Fixed>::with_hasher(
+            Fixed::default(),
+        ));
+        map.insert(keys[0], 0);
+        map.insert(keys[1], 1);
+        let m = Arc::clone(&map);
+        let remover = thread::spawn(move || (m.remove(&keys[0]), m.remove(&keys[1])));
+        thread::yield_now();
+        map.insert(keys[2], 2);
+        assert_eq!(remover.join().unwrap(), (Some(0), Some(1)));
+        assert_eq!(map.get(&keys[2]), Some(2), "the insert was lost");
+        assert_eq!(map.len(), 1);
+        let mut seen = Vec::new();
+        map.for_each(|k, v| {
+            seen.push((*k, *v));
+            std::ops::ControlFlow::Continue(())
+        });
+        assert_eq!(seen, [(keys[2], 2)]);
     });
 }

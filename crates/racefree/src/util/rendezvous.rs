@@ -73,7 +73,9 @@ where
 /// and it keeps the owner from paying a wake-up (a system call) per reply,
 /// which parked callers cost. Tuned with racefree-bench's LoadMostlyHits
 /// at 1, 2 and 8 threads on 2 cores (BENCHMARKS.md).
+#[cfg(not(any(racefree_loom, racefree_shuttle)))]
 const SPINS: u32 = 100;
+#[cfg(not(any(racefree_loom, racefree_shuttle)))]
 const YIELDS: u32 = 1_000;
 
 /// Where a caller waits for its job.

@@ -7,15 +7,16 @@
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
 pub(crate) use crossbeam_channel::{Receiver, Sender, unbounded as channel};
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
-pub(crate) use parking_lot::{RwLock, RwLockWriteGuard};
+pub(crate) use parking_lot::{Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
-pub(crate) use std::sync::atomic::{AtomicU8, AtomicUsize};
+pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize};
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
 pub(crate) use std::thread;
 
 #[cfg(any(racefree_loom, racefree_shuttle))]
 pub(crate) use model::{
-    AtomicU8, AtomicUsize, Receiver, RwLock, RwLockWriteGuard, Sender, channel, thread,
+    AtomicPtr, AtomicU8, AtomicUsize, Mutex, MutexGuard, Receiver, RwLock, RwLockWriteGuard,
+    Sender, channel, thread,
 };
 
 /// The checker's primitives behind parking_lot's signatures. racefree never
@@ -27,8 +28,8 @@ mod model {
     #[cfg(racefree_shuttle)]
     use shuttle::sync as checker;
 
-    pub(crate) use checker::atomic::{AtomicU8, AtomicUsize};
-    pub(crate) use checker::{RwLockReadGuard, RwLockWriteGuard};
+    pub(crate) use checker::atomic::{AtomicPtr, AtomicU8, AtomicUsize};
+    pub(crate) use checker::{MutexGuard, RwLockReadGuard, RwLockWriteGuard};
     #[cfg(racefree_loom)]
     pub(crate) use loom::thread;
     #[cfg(racefree_shuttle)]
@@ -49,6 +50,18 @@ mod model {
         }
         pub(crate) fn write(&self) -> RwLockWriteGuard<'_, T> {
             self.0.write().expect("no lock is poisoned in a model test")
+        }
+    }
+
+    #[derive(Debug)]
+    pub(crate) struct Mutex<T>(checker::Mutex<T>);
+
+    impl<T> Mutex<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Self(checker::Mutex::new(value))
+        }
+        pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+            self.0.lock().expect("no lock is poisoned in a model test")
         }
     }
 
@@ -130,17 +143,6 @@ mod model {
                     return Err(crossbeam_channel::RecvError);
                 }
                 state = self.0.ready.wait(state).unwrap();
-            }
-        }
-
-        /// The next message if one is queued; an error if none is, saying
-        /// whether every sender is gone.
-        pub(crate) fn try_recv(&self) -> Result<T, crossbeam_channel::TryRecvError> {
-            let mut state = self.0.state.lock().unwrap();
-            match state.queue.pop_front() {
-                Some(message) => Ok(message),
-                None if state.senders == 0 => Err(crossbeam_channel::TryRecvError::Disconnected),
-                None => Err(crossbeam_channel::TryRecvError::Empty),
             }
         }
     }

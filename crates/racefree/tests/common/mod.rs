@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::Duration;
 
-use racefree::{ConcurrentMap, DefaultHashBuilder, LockedMap, OwnedMap, ShardedMap};
+use racefree::{ConcurrentMap, DefaultHashBuilder, LockedMap, OwnedMap, ReadMostlyMap, ShardedMap};
 
 pub mod key_model;
 pub mod linearizability;
@@ -22,6 +22,10 @@ pub mod linearizability;
 pub trait Family: 'static {
     /// The type's name, as the map's own panic messages give it.
     const NAME: &'static str;
+    /// How many removed entries, per thread, the map's docs say may wait
+    /// for readers before they are dropped (0: dropped before the call
+    /// returns).
+    const DEFERRED_DROPS: usize = 0;
     type Map<K, V, S>: ConcurrentMap<K, V> + Send + Sync
     where
         K: Hash + Eq + Send + Sync + Clone + 'static,
@@ -57,10 +61,11 @@ where
 
 /// Declares a [`Family`] for a map type with a `with_hasher` constructor.
 macro_rules! family {
-    ($family:ident, $map:ident $(, on_map_threads: $on:expr)?) => {
+    ($family:ident, $map:ident $(, on_map_threads: $on:expr)? $(, deferred_drops: $deferred:expr)?) => {
         pub struct $family;
         impl Family for $family {
             const NAME: &'static str = stringify!($map);
+            $(const DEFERRED_DROPS: usize = $deferred;)?
             type Map<K, V, S>
                 = $map<K, V, S>
             where
@@ -91,6 +96,8 @@ macro_rules! family {
 
 family!(Locked, LockedMap);
 family!(Sharded, ShardedMap);
+// Removed entries wait in per-thread batches of 256 (its docs): two batches.
+family!(ReadMostly, ReadMostlyMap, deferred_drops: 512);
 // The owner thread is the map's own.
 family!(Owned, OwnedMap, on_map_threads: |map: &OwnedMap<_, _, _>, f: fn()| map.with_map(|_| f()));
 
@@ -129,6 +136,9 @@ macro_rules! map_tests {
         mod owned {
             $( $crate::common::map_tests!(@one $attrs Owned $test); )*
         }
+        mod read_mostly {
+            $( $crate::common::map_tests!(@one $attrs ReadMostly $test); )*
+        }
     };
     (@one [$($attr:tt)*] $family:ident $test:ident) => {
         $($attr)* #[test] fn $test() { super::$test::<$crate::common::$family>() }
@@ -144,6 +154,7 @@ macro_rules! every_family {
         $test::<$crate::common::Locked>();
         $test::<$crate::common::Sharded>();
         $test::<$crate::common::Owned>();
+        $test::<$crate::common::ReadMostly>();
     };
 }
 pub(crate) use every_family;

@@ -1,0 +1,372 @@
+//! [`ReadMostlyMap`]: reads take no lock and write nothing shared.
+
+mod trie;
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::hash::{BuildHasher, Hash};
+use std::ops::ControlFlow;
+
+use crate::util::reentry;
+use crate::{Action, ConcurrentMap, DefaultHashBuilder};
+use trie::{Change, KeyArg, Trie};
+
+/// A map for data written once and read many times, or written by threads
+/// on disjoint keys (Go's `sync.Map` cases): a lookup takes no lock and
+/// writes no shared memory, so reads scale with cores.
+///
+/// # Design
+///
+/// A concurrent hash trie, the design Go 1.24 adopted for `sync.Map`:
+/// 16-way nodes indexed by successive hash bits, with an entry (or, for a
+/// full 64-bit hash collision, a short chain) in each used slot. A reader
+/// walks atomic pointers down the trie; a writer locks only the node whose
+/// slot it changes, so writes to different parts of the map proceed in
+/// parallel. Entries are immutable: a write publishes a new entry and
+/// retires the old one to a per-map [seize](https://docs.rs/seize)
+/// collector, which frees it once no reader can still see it.
+///
+/// Go's older `sync.Map` (a read-only map plus a locked "dirty" map,
+/// promoted after enough misses) makes a store of a new key copy the
+/// whole read-only map now and then, and keeps deleted keys until the next
+/// promotion (Go issue 40999). The trie has neither cost: a store of a
+/// new key allocates one entry, and a removed entry is freed once readers
+/// are done with it. BENCHMARKS.md has the measured figures against
+/// [`LockedMap`](crate::LockedMap) and the other maps.
+///
+/// # Consistency
+///
+/// - Every single-key operation is linearizable.
+/// - [`for_each`](ConcurrentMap::for_each) walks the live trie, taking no
+///   lock: every key present for the whole call is visited exactly once,
+///   with a value it held during the call, and the callback may call any
+///   method of the map.
+/// - [`len`](ConcurrentMap::len) reads one counter, which writers update:
+///   exact when no write is under way.
+/// - [`retain`](ConcurrentMap::retain) and [`clear`](ConcurrentMap::clear)
+///   lock one node at a time, so a write racing them may survive them,
+///   as with [`ShardedMap`](crate::ShardedMap)'s shards.
+///
+/// # Closures
+///
+/// Closures run once per call. Those of `update`, `compute`,
+/// `get_or_insert_with` and `retain` run under the lock of the node that
+/// holds the key; `get_with`'s runs with no lock. A closure that calls back
+/// into the same map panics with a message naming both operations.
+///
+/// # Memory
+///
+/// Values that leave the map are returned as clones (`V: Clone`), because
+/// a reader may still be looking at the original; it is dropped once no
+/// reader can see it, at the latest when the map is dropped. Nodes left
+/// empty are freed the same way, so memory follows the live entries.
+/// Each entry is its own allocation: a `u64 → u64` map takes about three
+/// times the memory of a [`LockedMap`](crate::LockedMap).
+///
+/// # Examples
+///
+/// ```
+/// use racefree::{ConcurrentMap, ReadMostlyMap};
+/// use std::thread;
+///
+/// let settings = ReadMostlyMap::new();
+/// settings.insert("timeout_ms", 500);
+/// thread::scope(|s| {
+///     for _ in 0..4 {
+///         // Readers take no lock: they never wait for each other.
+///         s.spawn(|| assert_eq!(settings.get("timeout_ms"), Some(500)));
+///     }
+/// });
+/// ```
+pub struct ReadMostlyMap<K, V, S = DefaultHashBuilder> {
+    trie: Trie<K, V>,
+    hasher: S,
+}
+
+impl<K, V> ReadMostlyMap<K, V> {
+    /// An empty map with the default hasher.
+    pub fn new() -> Self {
+        Self::with_hasher(DefaultHashBuilder::default())
+    }
+}
+
+impl<K, V, S> ReadMostlyMap<K, V, S> {
+    /// An empty map that hashes keys with `hasher`.
+    pub fn with_hasher(hasher: S) -> Self {
+        Self {
+            trie: Trie::new(),
+            hasher,
+        }
+    }
+
+    /// The same as [`with_hasher`](Self::with_hasher): the trie grows as
+    /// keys arrive and has no capacity to reserve. For a drop-in change
+    /// from the other maps.
+    pub fn with_capacity_and_hasher(_capacity: usize, hasher: S) -> Self {
+        Self::with_hasher(hasher)
+    }
+
+    /// The map's hasher.
+    pub fn hasher(&self) -> &S {
+        &self.hasher
+    }
+
+    fn id(&self) -> usize {
+        self as *const Self as usize
+    }
+}
+
+impl<K, V, S> ReadMostlyMap<K, V, S>
+where
+    K: Hash + Eq + Clone,
+    S: BuildHasher,
+{
+    /// Checks for re-entry and hashes `key`.
+    fn locate<Q: Hash + ?Sized>(&self, operation: &'static str, key: &Q) -> u64 {
+        reentry::check(self.id(), "ReadMostlyMap", operation);
+        self.hasher.hash_one(key)
+    }
+
+    /// `decide`, run for `key` under its node's lock with the re-entrancy
+    /// scope of `operation`.
+    fn modify<Q, R>(
+        &self,
+        operation: &'static str,
+        key: KeyArg<'_, K, Q>,
+        decide: impl FnOnce(Option<&V>) -> (Change<V>, R),
+    ) -> R
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = match &key {
+            KeyArg::Owned(key) => self.locate(operation, key),
+            KeyArg::Borrowed(key) => self.locate(operation, *key),
+        };
+        let _scope = reentry::enter(self.id(), operation);
+        self.trie.modify(hash, key, decide)
+    }
+}
+
+impl<K, V, S> ConcurrentMap<K, V> for ReadMostlyMap<K, V, S>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    S: BuildHasher,
+{
+    fn get_with<Q, R, F>(&self, key: &Q, f: F) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + Sync + ?Sized,
+        F: FnOnce(&V) -> R + Send,
+        R: Send,
+    {
+        let hash = self.locate("get_with", key);
+        let _scope = reentry::enter(self.id(), "get_with");
+        self.trie.get(hash, key, f)
+    }
+
+    fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + Sync + ?Sized,
+        V: Clone + Send,
+    {
+        let hash = self.locate("get", key);
+        self.trie.get(hash, key, V::clone)
+    }
+
+    fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + Sync + ?Sized,
+    {
+        let hash = self.locate("contains_key", key);
+        self.trie.get(hash, key, |_| ()).is_some()
+    }
+
+    fn insert(&self, key: K, value: V) -> Option<V> {
+        // No closure runs: no re-entrancy scope needed.
+        let hash = self.locate("insert", &key);
+        self.trie.insert(hash, key, value)
+    }
+
+    fn get_or_insert(&self, key: K, value: V) -> (V, bool)
+    where
+        V: Clone,
+    {
+        self.modify("get_or_insert", KeyArg::Owned(key), |old| match old {
+            Some(old) => (Change::Keep, (old.clone(), true)),
+            None => (Change::Set(value.clone()), (value, false)),
+        })
+    }
+
+    fn get_or_insert_with<F>(&self, key: K, f: F) -> V
+    where
+        V: Clone,
+        F: FnOnce() -> V + Send,
+    {
+        self.modify("get_or_insert_with", KeyArg::Owned(key), |old| match old {
+            Some(old) => (Change::Keep, old.clone()),
+            None => {
+                let value = f();
+                (Change::Set(value.clone()), value)
+            }
+        })
+    }
+
+    fn remove<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + Sync + ?Sized,
+    {
+        self.modify("remove", KeyArg::Borrowed(key), |old| {
+            (Change::Remove, old.cloned())
+        })
+    }
+
+    fn compare_and_swap<Q>(&self, key: &Q, current: &V, new: V) -> Result<(), V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + Sync + ?Sized,
+        V: PartialEq + Sync,
+    {
+        self.modify("compare_and_swap", KeyArg::Borrowed(key), |old| match old {
+            Some(old) if old == current => (Change::Set(new), Ok(())),
+            _ => (Change::Keep, Err(new)),
+        })
+    }
+
+    fn compare_and_remove<Q>(&self, key: &Q, current: &V) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + Sync + ?Sized,
+        V: PartialEq + Sync,
+    {
+        self.modify(
+            "compare_and_remove",
+            KeyArg::Borrowed(key),
+            |old| match old {
+                Some(old) if old == current => (Change::Remove, true),
+                _ => (Change::Keep, false),
+            },
+        )
+    }
+
+    fn update<Q, F>(&self, key: &Q, mut f: F) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + Sync + ?Sized,
+        F: FnMut(&V) -> V + Send,
+    {
+        self.modify("update", KeyArg::Borrowed(key), |old| match old {
+            Some(old) => (Change::Set(f(old)), true),
+            None => (Change::Keep, false),
+        })
+    }
+
+    fn compute<F>(&self, key: K, mut f: F) -> Option<V>
+    where
+        F: FnMut(Option<&V>) -> Action<V> + Send,
+    {
+        self.modify("compute", KeyArg::Owned(key), |old| match f(old) {
+            Action::Keep => (Change::Keep, None),
+            Action::Set(value) => (Change::Set(value), old.cloned()),
+            Action::Remove => (Change::Remove, old.cloned()),
+        })
+    }
+
+    fn for_each<F>(&self, mut f: F)
+    where
+        K: Clone,
+        V: Clone,
+        F: FnMut(&K, &V) -> ControlFlow<()> + Send,
+    {
+        // No scope: the walk holds no lock, so the callback may call the map.
+        reentry::check(self.id(), "ReadMostlyMap", "for_each");
+        self.trie.for_each(&mut f);
+    }
+
+    fn retain<F>(&self, mut f: F)
+    where
+        F: FnMut(&K, &V) -> bool + Send,
+    {
+        reentry::check(self.id(), "ReadMostlyMap", "retain");
+        let _scope = reentry::enter(self.id(), "retain");
+        self.trie.retain(&mut f);
+    }
+
+    fn len(&self) -> usize {
+        self.trie.len()
+    }
+
+    fn clear(&self) {
+        reentry::check(self.id(), "ReadMostlyMap", "clear");
+        self.trie.retain(&mut |_, _| false);
+    }
+}
+
+impl<K, V, S> fmt::Debug for ReadMostlyMap<K, V, S>
+where
+    K: fmt::Debug,
+    V: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The walk takes no lock, so this is safe inside the map's closures.
+        let mut entries = f.debug_map();
+        self.trie.for_each(&mut |k, v| {
+            entries.entry(k, v);
+            ControlFlow::Continue(())
+        });
+        entries.finish()
+    }
+}
+
+impl<K, V, S: Default> Default for ReadMostlyMap<K, V, S> {
+    fn default() -> Self {
+        Self::with_hasher(S::default())
+    }
+}
+
+impl<K, V, S> FromIterator<(K, V)> for ReadMostlyMap<K, V, S>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    S: BuildHasher + Default,
+{
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut map = Self::default();
+        map.extend(iter);
+        map
+    }
+}
+
+impl<K, V, S> Extend<(K, V)> for ReadMostlyMap<K, V, S>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    S: BuildHasher,
+{
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        for (key, value) in iter {
+            ConcurrentMap::insert(&*self, key, value);
+        }
+    }
+}
+
+impl<K, V, S> Clone for ReadMostlyMap<K, V, S>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    S: BuildHasher + Clone,
+{
+    /// A new map with the same entries (a snapshot, as `for_each` sees them).
+    fn clone(&self) -> Self {
+        let copy = Self::with_hasher(self.hasher.clone());
+        self.trie.for_each(&mut |k, v| {
+            ConcurrentMap::insert(&copy, k.clone(), v.clone());
+            ControlFlow::Continue(())
+        });
+        copy
+    }
+}

@@ -1,0 +1,595 @@
+//! The concurrent hash trie inside [`ReadMostlyMap`](super::ReadMostlyMap):
+//! readers walk atomic pointers and take no lock; writers lock the one
+//! node whose slot they change.
+//!
+//! The top level is an inline array of 16 root nodes, chosen by the lowest
+//! 4 bits of the hash, which saves readers one pointer load; roots are never
+//! pruned. Each node has 16 slots, chosen by the next 4 bits of the hash. A slot is empty, holds an inner node, or holds a
+//! chain of entries: one entry, unless several keys share all 64 hash bits.
+//! Entries never change once published; a new value replaces the entry.
+//! An insert into a slot that holds another hash grows the trie below that
+//! slot; a node left empty by a remove is pruned from its parent and marked
+//! dead, and a writer that locks a dead node starts over.
+//!
+//! Every write to a node's slots, and to the chains hanging from them,
+//! happens under that node's lock. Writers lock one node, except pruning,
+//! which holds a node and then locks its parent: locks are only ever taken
+//! child first, so they cannot deadlock. Replaced entries and pruned nodes
+//! are retired to the map's collector and freed once no reader can see them.
+
+#![allow(unsafe_code)]
+
+use std::borrow::Borrow;
+use std::marker::PhantomData;
+use std::ops::ControlFlow;
+use std::ptr;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
+use crossbeam_utils::CachePadded;
+
+use crate::util::reclaim::{Collector, Guard};
+use crate::util::sync::{AtomicPtr, AtomicUsize, Mutex, MutexGuard};
+
+/// Hash bits per level.
+const BITS: u32 = 4;
+/// Slots per inner node.
+const FANOUT: usize = 1 << BITS;
+/// The low pointer bit that marks a slot holding an inner node.
+const INNER: usize = 1;
+
+/// The key a write is about: owned by calls that may insert it, borrowed
+/// by calls that only change or remove it.
+pub(crate) enum KeyArg<'a, K, Q: ?Sized> {
+    Owned(K),
+    Borrowed(&'a Q),
+}
+
+impl<K: Borrow<Q>, Q: ?Sized> KeyArg<'_, K, Q> {
+    fn get(&self) -> &Q {
+        match self {
+            Self::Owned(key) => key.borrow(),
+            Self::Borrowed(key) => key,
+        }
+    }
+}
+
+/// What a write does to a key.
+pub(crate) enum Change<V> {
+    /// Leave it as it is.
+    Keep,
+    /// Give it this value (inserting the key if absent).
+    Set(V),
+    /// Remove it, if present.
+    Remove,
+}
+
+struct Inner<K, V> {
+    /// Tagged pointers: null, an `Entry` chain, or an `Inner` with [`INNER`] set.
+    slots: [AtomicPtr<()>; FANOUT],
+    /// Whether this node was pruned. Writers hold this lock while they
+    /// change the slots.
+    dead: Mutex<bool>,
+    /// The node above, or null for the root. Never changes.
+    parent: *const Inner<K, V>,
+    /// Hash bits consumed above this node. Never changes.
+    shift: u32,
+    /// The slots own entries and nodes below.
+    _owns: PhantomData<Box<Entry<K, V>>>,
+}
+
+struct Entry<K, V> {
+    hash: u64,
+    key: K,
+    value: V,
+    /// The next entry with the same full hash, or null.
+    overflow: AtomicPtr<Entry<K, V>>,
+}
+
+/// A slot's content, for the lifetime of a guard.
+enum Slot<'g, K, V> {
+    Empty,
+    Inner(&'g Inner<K, V>),
+    Entry(&'g Entry<K, V>),
+}
+
+impl<K, V> Inner<K, V> {
+    fn new(parent: *const Inner<K, V>, shift: u32) -> Self {
+        Self {
+            slots: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            dead: Mutex::new(false),
+            parent,
+            shift,
+            _owns: PhantomData,
+        }
+    }
+
+    fn slot(&self, hash: u64) -> &AtomicPtr<()> {
+        &self.slots[((hash >> self.shift) as usize) & (FANOUT - 1)]
+    }
+
+    /// Whether every slot is empty. Call under the lock.
+    fn is_empty(&self) -> bool {
+        self.slots.iter().all(|s| s.load(Relaxed).is_null())
+    }
+}
+
+fn tag_inner<K, V>(node: *mut Inner<K, V>) -> *mut () {
+    node.cast::<()>().map_addr(|a| a | INNER)
+}
+
+/// Reads a slot's pointer.
+///
+/// # Safety
+///
+/// `ptr` was loaded from a slot under `_guard` (or under the slot's node
+/// lock), so what it points to stays alive for the guard's life.
+unsafe fn decode<'g, K, V>(ptr: *mut (), _guard: &'g Guard<'_>) -> Slot<'g, K, V> {
+    if ptr.is_null() {
+        Slot::Empty
+    } else if ptr.addr() & INNER != 0 {
+        // SAFETY: an inner node, alive for the guard's life.
+        Slot::Inner(unsafe { &*ptr.map_addr(|a| a & !INNER).cast::<Inner<K, V>>() })
+    } else {
+        // SAFETY: an entry, alive for the guard's life.
+        Slot::Entry(unsafe { &*ptr.cast::<Entry<K, V>>() })
+    }
+}
+
+/// The trie: roots that are never pruned, the collector that frees what
+/// writers retire, and the entry count.
+pub(crate) struct Trie<K, V> {
+    roots: Box<[Inner<K, V>; FANOUT]>,
+    collector: Collector,
+    len: CachePadded<AtomicUsize>,
+}
+
+// SAFETY: the trie owns its keys and values, which other threads read
+// (`Sync`) and may drop (`Send`); its raw pointers are to its own nodes.
+unsafe impl<K: Send + Sync, V: Send + Sync> Send for Trie<K, V> {}
+// SAFETY: as above; every shared mutation is atomic or under a node lock.
+unsafe impl<K: Send + Sync, V: Send + Sync> Sync for Trie<K, V> {}
+
+impl<K, V> Trie<K, V> {
+    pub(crate) fn new() -> Self {
+        Self {
+            roots: Box::new(std::array::from_fn(|_| Inner::new(ptr::null(), BITS))),
+            collector: Collector::new(),
+            len: CachePadded::new(AtomicUsize::new(0)),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Relaxed)
+    }
+
+    /// The root under which `hash` lives.
+    fn root(&self, hash: u64) -> &Inner<K, V> {
+        &self.roots[(hash as usize) & (FANOUT - 1)]
+    }
+
+    /// Runs `f` on `key`'s value, taking no lock and writing nothing shared.
+    pub(crate) fn get<Q, R>(&self, hash: u64, key: &Q, f: impl FnOnce(&V) -> R) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let guard = self.collector.enter();
+        let mut node = self.root(hash);
+        loop {
+            let ptr = guard.protect(node.slot(hash), Acquire);
+            // SAFETY: loaded under `guard`.
+            match unsafe { decode::<K, V>(ptr, &guard) } {
+                Slot::Empty => return None,
+                Slot::Inner(inner) => node = inner,
+                Slot::Entry(head) => {
+                    let entry = find(head, hash, key, &guard).1?;
+                    return Some(f(&entry.value));
+                }
+            }
+        }
+    }
+
+    /// Decides `key`'s fate with `decide`, which sees its current value and
+    /// runs once, under the lock of the node that holds the key.
+    ///
+    /// # Panics
+    ///
+    /// If `decide` sets an absent key that is only borrowed (a caller bug),
+    /// or if `decide` panics, in which case nothing changed.
+    pub(crate) fn modify<Q, R>(
+        &self,
+        hash: u64,
+        key: KeyArg<'_, K, Q>,
+        decide: impl FnOnce(Option<&V>) -> (Change<V>, R),
+    ) -> R
+    where
+        K: Borrow<Q> + Clone,
+        Q: Eq + ?Sized,
+    {
+        let guard = self.collector.enter();
+        let (node, mut dead) = self.lock_holder(hash, &guard);
+        let slot = node.slot(hash);
+        let head = slot.load(Acquire);
+        // SAFETY: under the node's lock, which every writer of this slot holds.
+        let (previous, found) = match unsafe { decode::<K, V>(head, &guard) } {
+            Slot::Entry(head) => find(head, hash, key.get(), &guard),
+            _ => (None, None),
+        };
+        let (change, result) = decide(found.map(|e| &e.value));
+        let mut retired = None;
+        match (change, found) {
+            (Change::Keep, _) | (Change::Remove, None) => {}
+            (Change::Set(value), Some(old)) => {
+                let new = Box::into_raw(Box::new(Entry {
+                    hash,
+                    key: old.key.clone(),
+                    value,
+                    overflow: AtomicPtr::new(old.overflow.load(Relaxed)),
+                }));
+                link(slot, previous, new);
+                retired = Some(old);
+            }
+            (Change::Set(value), None) => {
+                let KeyArg::Owned(key) = key else {
+                    unreachable!("only calls that own their key insert one")
+                };
+                let entry = Box::into_raw(Box::new(Entry {
+                    hash,
+                    key,
+                    value,
+                    overflow: AtomicPtr::new(ptr::null_mut()),
+                }));
+                // SAFETY: `head` was read under the lock and is not an inner node.
+                unsafe { insert(node, slot, head, entry) };
+                self.len.fetch_add(1, Relaxed);
+            }
+            (Change::Remove, Some(old)) => {
+                link(slot, previous, old.overflow.load(Relaxed));
+                retired = Some(old);
+                self.len.fetch_sub(1, Relaxed);
+                dead = prune(node, dead, &guard);
+            }
+        }
+        drop(dead);
+        if let Some(old) = retired {
+            // SAFETY: unlinked above under the lock, by this call only, so
+            // retired once; retiring after unlocking keeps the lock short.
+            unsafe { guard.retire(ptr::from_ref(old).cast_mut()) };
+        }
+        result
+    }
+
+    /// Stores `value` for `key`, returning a clone of the value it
+    /// replaces: [`modify`](Self::modify)'s common case, with the entry
+    /// built before the lock is taken, so the lock is held only to link it.
+    pub(crate) fn insert(&self, hash: u64, key: K, value: V) -> Option<V>
+    where
+        K: Eq,
+        V: Clone,
+    {
+        let guard = self.collector.enter();
+        let new = Box::into_raw(Box::new(Entry {
+            hash,
+            key,
+            value,
+            overflow: AtomicPtr::new(ptr::null_mut()),
+        }));
+        // SAFETY: not shared until linked below.
+        let key = unsafe { &(*new).key };
+        let (node, dead) = self.lock_holder(hash, &guard);
+        let slot = node.slot(hash);
+        let head = slot.load(Acquire);
+        // SAFETY: under the node's lock, which every writer of this slot holds.
+        let (previous, found) = match unsafe { decode::<K, V>(head, &guard) } {
+            Slot::Entry(head) => find(head, hash, key, &guard),
+            _ => (None, None),
+        };
+        match found {
+            Some(old) => {
+                // SAFETY: not shared until linked.
+                unsafe { (*new).overflow.store(old.overflow.load(Relaxed), Relaxed) };
+                link(slot, previous, new);
+            }
+            None => {
+                // SAFETY: `head` was read under the lock and is not an inner node.
+                unsafe { insert(node, slot, head, new) };
+                self.len.fetch_add(1, Relaxed);
+            }
+        }
+        drop(dead);
+        found.map(|old| {
+            let value = old.value.clone();
+            // SAFETY: unlinked above under the lock, by this call only, so
+            // retired once; `guard` still protects it for the clone above.
+            unsafe { guard.retire(ptr::from_ref(old).cast_mut()) };
+            value
+        })
+    }
+
+    /// The live node whose slot holds `hash`, locked. Slots only ever
+    /// change under their node's lock, so once it is held the slot is
+    /// stable; if it grew or the node died meanwhile, start over.
+    fn lock_holder<'g>(
+        &'g self,
+        hash: u64,
+        guard: &'g Guard<'_>,
+    ) -> (&'g Inner<K, V>, MutexGuard<'g, bool>) {
+        loop {
+            let mut node = self.root(hash);
+            loop {
+                let ptr = guard.protect(node.slot(hash), Acquire);
+                // SAFETY: loaded under `guard`.
+                match unsafe { decode::<K, V>(ptr, guard) } {
+                    Slot::Inner(inner) => node = inner,
+                    _ => break,
+                }
+            }
+            let dead = node.dead.lock();
+            let grew = node.slot(hash).load(Acquire).addr() & INNER != 0;
+            if !*dead && !grew {
+                return (node, dead);
+            }
+        }
+    }
+
+    /// Calls `f` on every entry, taking no lock: `f` may call the map.
+    pub(crate) fn for_each(&self, f: &mut dyn FnMut(&K, &V) -> ControlFlow<()>) {
+        fn visit<K, V>(
+            node: &Inner<K, V>,
+            guard: &Guard<'_>,
+            f: &mut dyn FnMut(&K, &V) -> ControlFlow<()>,
+        ) -> ControlFlow<()> {
+            for slot in &node.slots {
+                let ptr = guard.protect(slot, Acquire);
+                // SAFETY: loaded under `guard`.
+                match unsafe { decode::<K, V>(ptr, guard) } {
+                    Slot::Empty => {}
+                    Slot::Inner(inner) => visit(inner, guard, f)?,
+                    Slot::Entry(head) => {
+                        let mut entry = Some(head);
+                        while let Some(e) = entry {
+                            f(&e.key, &e.value)?;
+                            entry = next(e, guard);
+                        }
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        }
+        let guard = self.collector.enter();
+        let _ = self
+            .roots
+            .iter()
+            .try_for_each(|root| visit(root, &guard, f));
+    }
+
+    /// Removes every entry for which `keep` is false, one node at a time,
+    /// each under its lock, and prunes nodes left empty.
+    pub(crate) fn retain(&self, keep: &mut dyn FnMut(&K, &V) -> bool) {
+        fn visit<K, V>(
+            trie: &Trie<K, V>,
+            node: &Inner<K, V>,
+            guard: &Guard<'_>,
+            keep: &mut dyn FnMut(&K, &V) -> bool,
+        ) {
+            let mut children = Vec::new();
+            {
+                let dead = node.dead.lock();
+                if *dead {
+                    // Pruned, so empty: nothing to do.
+                    return;
+                }
+                for slot in &node.slots {
+                    let head = slot.load(Acquire);
+                    // SAFETY: under the node's lock.
+                    match unsafe { decode::<K, V>(head, guard) } {
+                        Slot::Empty => {}
+                        Slot::Inner(inner) => children.push(ptr::from_ref(inner)),
+                        Slot::Entry(head) => trie.retain_chain(slot, head, guard, keep),
+                    }
+                }
+                drop(prune(node, dead, guard));
+            }
+            for child in children {
+                // SAFETY: `guard` keeps the child alive even if it is pruned.
+                visit(trie, unsafe { &*child }, guard, keep);
+            }
+            // Children may have emptied this node: prune it if so.
+            let dead = node.dead.lock();
+            if !*dead {
+                drop(prune(node, dead, guard));
+            }
+        }
+        let guard = self.collector.enter();
+        for root in self.roots.iter() {
+            visit(self, root, &guard, keep);
+        }
+        // Bulk removal: free the entries as soon as readers allow, rather
+        // than when later writes fill a batch.
+        guard.flush();
+    }
+
+    /// Removes the entries of one chain that `keep` rejects. Call under
+    /// the lock of the node that owns `slot`.
+    fn retain_chain(
+        &self,
+        slot: &AtomicPtr<()>,
+        head: &Entry<K, V>,
+        guard: &Guard<'_>,
+        keep: &mut dyn FnMut(&K, &V) -> bool,
+    ) {
+        let mut previous: Option<&Entry<K, V>> = None;
+        let mut entry = Some(head);
+        while let Some(e) = entry {
+            entry = next(e, guard);
+            if keep(&e.key, &e.value) {
+                previous = Some(e);
+            } else {
+                link(slot, previous, e.overflow.load(Relaxed));
+                // SAFETY: unlinked above, under the lock, so retired once.
+                unsafe { guard.retire(ptr::from_ref(e).cast_mut()) };
+                self.len.fetch_sub(1, Relaxed);
+            }
+        }
+    }
+}
+
+/// The entry after `entry` in its chain.
+fn next<'g, K, V>(entry: &Entry<K, V>, guard: &'g Guard<'_>) -> Option<&'g Entry<K, V>> {
+    let ptr = guard.protect(&entry.overflow, Acquire);
+    // SAFETY: loaded under `guard`; entries live as long as it.
+    (!ptr.is_null()).then(|| unsafe { &*ptr })
+}
+
+/// Where a key is in a chain: the entry before it (none if it is first or
+/// the chain is empty), and its own entry, if present.
+type Position<'g, K, V> = (Option<&'g Entry<K, V>>, Option<&'g Entry<K, V>>);
+
+/// `key`'s position in the chain from `head`.
+fn find<'g, K, V, Q>(
+    head: &'g Entry<K, V>,
+    hash: u64,
+    key: &Q,
+    guard: &'g Guard<'_>,
+) -> Position<'g, K, V>
+where
+    K: Borrow<Q>,
+    Q: Eq + ?Sized,
+{
+    let (mut previous, mut entry) = (None, Some(head));
+    while let Some(e) = entry {
+        if e.hash == hash && e.key.borrow() == key {
+            return (previous, Some(e));
+        }
+        previous = Some(e);
+        entry = next(e, guard);
+    }
+    (previous, None)
+}
+
+/// Points the link before an entry (the slot, or `previous`'s overflow)
+/// at `to`. Call under the lock of the node that owns `slot`.
+fn link<K, V>(slot: &AtomicPtr<()>, previous: Option<&Entry<K, V>>, to: *mut Entry<K, V>) {
+    match previous {
+        None => slot.store(to.cast(), Release),
+        Some(previous) => previous.overflow.store(to, Release),
+    }
+}
+
+/// Publishes `entry`, a new entry whose key is absent from `slot`'s chain.
+///
+/// # Safety
+///
+/// Under the lock of `node`, which owns `slot`; `head` is the slot's
+/// content, read under that lock, and is not an inner node; `entry` came
+/// from `Box::into_raw` and is not shared yet.
+unsafe fn insert<K, V>(
+    node: &Inner<K, V>,
+    slot: &AtomicPtr<()>,
+    head: *mut (),
+    entry: *mut Entry<K, V>,
+) {
+    // SAFETY: not shared yet.
+    let hash = unsafe { (*entry).hash };
+    if head.is_null() {
+        slot.store(entry.cast(), Release);
+        return;
+    }
+    // SAFETY: a live entry, read under the lock.
+    let head_hash = unsafe { (*head.cast::<Entry<K, V>>()).hash };
+    if head_hash == hash {
+        // All 64 bits collide: chain it in front.
+        // SAFETY: `entry` is not published yet.
+        unsafe { (*entry).overflow.store(head.cast(), Relaxed) };
+        slot.store(entry.cast(), Release);
+        return;
+    }
+    // Grow: new nodes below the slot until the two hashes part, built
+    // privately, then published with one store. The old chain moves as
+    // is, so readers holding it are unaffected.
+    let top = Box::into_raw(Box::new(Inner::new(node, node.shift + BITS)));
+    let mut bottom = top;
+    loop {
+        // SAFETY: `bottom` is one of the nodes built here, not yet shared.
+        let inner = unsafe { &*bottom };
+        let (old_slot, new_slot) = (inner.slot(head_hash), inner.slot(hash));
+        if !ptr::eq(old_slot, new_slot) {
+            old_slot.store(head, Relaxed);
+            new_slot.store(entry.cast(), Relaxed);
+            break;
+        }
+        let deeper = Box::into_raw(Box::new(Inner::new(bottom, inner.shift + BITS)));
+        old_slot.store(tag_inner(deeper), Relaxed);
+        bottom = deeper;
+    }
+    slot.store(tag_inner(top), Release);
+}
+
+/// Prunes `node` if it is empty and not the root, then its parent if that
+/// is left empty, and so on up; returns the lock of the last node looked
+/// at. Locks are taken child first: the only order any writer uses.
+fn prune<'g, K, V>(
+    mut node: &'g Inner<K, V>,
+    mut lock: MutexGuard<'g, bool>,
+    guard: &Guard<'_>,
+) -> MutexGuard<'g, bool> {
+    while !node.parent.is_null() && node.is_empty() {
+        // SAFETY: a live node's parent is live: it is pruned only once
+        // empty, and it holds this node.
+        let parent = unsafe { &*node.parent };
+        let parent_lock = parent.dead.lock();
+        *lock = true;
+        let slot = parent
+            .slots
+            .iter()
+            .find(|s| {
+                s.load(Relaxed).map_addr(|a| a & !INNER) == ptr::from_ref(node).cast_mut().cast()
+            })
+            .expect("a live node is in its parent");
+        slot.store(ptr::null_mut(), Release);
+        drop(lock);
+        // SAFETY: unlinked above under both locks, and marked dead, so no
+        // writer will use it and it is retired once.
+        unsafe { guard.retire(ptr::from_ref(node).cast_mut()) };
+        node = parent;
+        lock = parent_lock;
+    }
+    lock
+}
+
+impl<K, V> Drop for Trie<K, V> {
+    fn drop(&mut self) {
+        /// Frees everything below `node`.
+        ///
+        /// # Safety
+        ///
+        /// Nothing else uses the trie.
+        unsafe fn free_below<K, V>(node: &Inner<K, V>) {
+            for slot in &node.slots {
+                let ptr = slot.load(Relaxed);
+                if ptr.is_null() {
+                    continue;
+                }
+                if ptr.addr() & INNER != 0 {
+                    let inner = ptr.map_addr(|a| a & !INNER).cast::<Inner<K, V>>();
+                    // SAFETY: owned by the trie, used by nothing else.
+                    unsafe {
+                        free_below(&*inner);
+                        drop(Box::from_raw(inner));
+                    }
+                } else {
+                    let mut entry = ptr.cast::<Entry<K, V>>();
+                    while !entry.is_null() {
+                        // SAFETY: as above; each entry is in one chain once.
+                        let owned = unsafe { Box::from_raw(entry) };
+                        entry = owned.overflow.load(Relaxed);
+                    }
+                }
+            }
+        }
+        for root in self.roots.iter() {
+            // SAFETY: `&mut self`. What writers retired is freed by the collector.
+            unsafe { free_below(root) };
+        }
+    }
+}
