@@ -3,25 +3,24 @@
 //! The counter is hand-written because counting must cost nothing while
 //! maps are timed: the allocator crates that count (stats_alloc, cap) add
 //! to shared atomics on every allocation, a contended cache line that would
-//! slow the maps that allocate most. Here each thread counts its own
-//! allocations, and only while it measures, so other threads (the timed
-//! runs' or a test harness's) neither pay nor disturb the count.
+//! slow the maps that allocate most. Here counting is switched on only
+//! while memory is measured, after every timed run: all threads count then,
+//! so a map's own threads (OwnedMap's owner) are included, and nothing
+//! else may allocate meanwhile.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 
 use crate::adapter::{BenchMap, MapJob};
 use crate::datum::Datum;
 
-/// The system allocator, counting live bytes on threads that ask it to.
+/// The system allocator, counting live bytes while [`COUNTING`] is on.
 struct CountingAllocator;
 
-thread_local! {
-    /// Bytes this thread allocated minus freed since it began counting, if it is.
-    // `const`, with no destructor: readable from inside the allocator at
-    // any point of the thread's life, without allocating.
-    static LIVE: Cell<Option<isize>> = const { Cell::new(None) };
-}
+/// Whether allocations are counted; read (never written) while maps are timed.
+static COUNTING: AtomicBool = AtomicBool::new(false);
+/// Bytes allocated minus bytes freed while counting.
+static LIVE: AtomicIsize = AtomicIsize::new(0);
 
 // SAFETY: every call is forwarded to the system allocator unchanged; the
 // counting touches only atomics.
@@ -52,12 +51,9 @@ unsafe impl GlobalAlloc for CountingAllocator {
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 fn count(bytes: isize) {
-    let _ = LIVE.try_with(|live| live.set(live.get().map(|n| n + bytes)));
-}
-
-/// This thread's live bytes since counting began.
-fn live() -> isize {
-    LIVE.with(|live| live.get().expect("counting is on"))
+    if COUNTING.load(Ordering::Relaxed) {
+        LIVE.fetch_add(bytes, Ordering::Relaxed);
+    }
 }
 
 /// What a map holds on to.
@@ -80,26 +76,26 @@ pub struct Measure {
 impl MapJob for Measure {
     type Output = Footprint;
 
-    /// Counts what this thread allocates for the map: the map must not
-    /// hand its memory to other threads (none of the measured maps do
-    /// while used from one thread).
+    /// Counts what every thread allocates: run it while nothing but the
+    /// map allocates.
     fn run<K: Datum, V: Datum, M: BenchMap<K, V>>(&self) -> Footprint {
-        LIVE.with(|live| live.set(Some(0)));
+        LIVE.store(0, Ordering::SeqCst);
+        COUNTING.store(true, Ordering::SeqCst);
         let map = M::with_capacity(0);
         for i in 0..self.entries as u64 {
             map.insert(K::from_number(i), V::from_number(i));
         }
-        let full = live();
+        let full = LIVE.load(Ordering::SeqCst);
         let mut key = K::from_number(0);
         for i in 0..self.entries as u64 {
             key.set_number(i);
             map.remove(&key);
         }
         drop(key);
-        let after_removal = live();
+        let after_removal = LIVE.load(Ordering::SeqCst);
         assert_eq!(map.size(), 0, "memory: entries left after removing all");
         drop(map);
-        LIVE.with(|live| live.set(None));
+        COUNTING.store(false, Ordering::SeqCst);
         Footprint {
             bytes_per_entry: full as f64 / self.entries.max(1) as f64,
             bytes_after_removal: after_removal,

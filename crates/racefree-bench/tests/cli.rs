@@ -13,12 +13,14 @@ fn parse(args: &str) -> Result<Cli, clap::Error> {
     Cli::try_parse_from(std::iter::once("racefree-bench").chain(args.split_whitespace()))
 }
 
-/// Runs `args` quietly, with a small memory measurement and the report in
-/// a fresh directory; returns the printed table and the directory.
+/// Runs `args` quietly, without the memory measurement (which counts every
+/// thread's allocations, and tests run in parallel: tests/memory.rs has it
+/// to itself), with the report in a fresh directory; returns the printed
+/// table and the directory.
 fn tiny(args: &str) -> (String, TempDir) {
     let dir = TempDir::new().unwrap();
     let cli = parse(&format!(
-        "--quiet --memory-entries 1000 --report {} {args}",
+        "--quiet --memory-entries 0 --report {} {args}",
         dir.path().display()
     ))
     .unwrap();
@@ -50,20 +52,6 @@ fn a_tiny_run_measures_every_map_writes_every_file_and_recommends() {
             "one row per thread count for {}",
             map.label()
         );
-        // The memory table has a row per map with a plausible size: at
-        // least a key and a value.
-        let memory_row = table
-            .lines()
-            .find(|l| l.starts_with(&format!("| {} | ", map.label())))
-            .unwrap_or_else(|| panic!("no memory row for {}:\n{table}", map.label()));
-        let bytes: f64 = memory_row
-            .split('|')
-            .nth(2)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        assert!((16.0..1000.0).contains(&bytes), "{memory_row}");
     }
     assert!(table.contains("Recommendation:\n\n- exchange: "), "{table}");
 
@@ -80,10 +68,6 @@ fn a_tiny_run_measures_every_map_writes_every_file_and_recommends() {
         results
             .iter()
             .all(|r| r["ops_per_sec_median"].as_f64().unwrap() > 0.0)
-    );
-    assert_eq!(
-        report_json["memory"].as_array().unwrap().len(),
-        MapKind::ALL.len()
     );
     assert_eq!(report_json["recommendations"].as_array().unwrap().len(), 1);
 
