@@ -1,5 +1,6 @@
 //! A configuration map read by many threads while it is changed at run
-//! time: the Go playbook's global config store.
+//! time: the Go playbook's global config store, and the case
+//! `ReadMostlyMap` is for (its reads take no lock).
 //!
 //! Readers take a setting by value (`get` clones an `Arc<str>`, a pointer
 //! copy), so no reader ever holds a lock while it works. The updater
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::thread;
 
-use racefree::{ConcurrentMap, LockedMap};
+use racefree::{ConcurrentMap, ReadMostlyMap};
 
 /// A setting's value: `version:payload`, shared without copying the text.
 type Setting = Arc<str>;
@@ -28,7 +29,7 @@ fn version_of(setting: &Setting) -> u64 {
 }
 
 /// The settings a service starts with.
-fn initial_config() -> LockedMap<&'static str, Setting> {
+fn initial_config() -> ReadMostlyMap<&'static str, Setting> {
     [
         ("log_level", "0:info"),
         ("rate_limit", "0:100"),
@@ -41,7 +42,7 @@ fn initial_config() -> LockedMap<&'static str, Setting> {
 
 /// Bumps `key` to the next version with `payload`, retrying if another
 /// updater got there first. Returns the version it published.
-fn publish(config: &LockedMap<&'static str, Setting>, key: &'static str, payload: &str) -> u64 {
+fn publish(config: &ReadMostlyMap<&'static str, Setting>, key: &'static str, payload: &str) -> u64 {
     loop {
         let current = config.get(key).expect("settings are never removed");
         let next = version_of(&current) + 1;

@@ -16,7 +16,8 @@
 //! - **Atomic read-modify-write.** [`get_or_insert_with`], [`update`],
 //!   [`compute`], [`compare_and_swap`] and [`compare_and_remove`] replace
 //!   check-then-act.
-//! - **Memory comes back.** Tables shrink as they empty.
+//! - **Memory comes back.** Tables shrink as they empty; removed entries
+//!   are freed (at once, or for [`ReadMostlyMap`] once readers are done).
 //! - **One contract.** Every map implements [`ConcurrentMap`], so switching
 //!   is a one-line change, and the same test suite checks them all.
 //!
@@ -26,6 +27,8 @@
 //! |---|---|---|
 //! | `map` + `sync.RWMutex` | [`LockedMap`] | few threads, or the map is not hot; the baseline |
 //! | `orcaman/concurrent-map` | [`ShardedMap`] | many threads read and write different keys |
+//! | `sync.Map` | [`ReadMostlyMap`] | data written once and read many times, or written on disjoint keys: lookups take no lock |
+//! | one goroutine owns the map, requests over channels | [`OwnedMap`] | transactions over several keys ([`OwnedMap::with_map`]), state that must stay on one thread, async callers; not for hot lookups |
 //!
 //! Measure before you choose: the `racefree-bench` tool in this repository
 //! runs the maps side by side on a workload you describe.
