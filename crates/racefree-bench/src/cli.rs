@@ -106,11 +106,12 @@ pub struct RunArgs {
     pub maps: Vec<MapKind>,
 
     /// log2 of each map's initial capacity; a prefill without --keys is a
-    /// share of it [default: 19, or 22 with --full].
+    /// share of it [default: 18, or 22 with --full].
     #[arg(long, value_parser = clap::value_parser!(u32).range(4..=30))]
     pub capacity_log2: Option<u32>,
 
-    /// Operations per run of a workload, across all threads [default: 4 × capacity].
+    /// Operations per run of a workload, across all threads [default: 2 ×
+    /// capacity, or 4 × with --full].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub ops: Option<u64>,
 
@@ -136,7 +137,8 @@ pub struct RunArgs {
 
     /// The sizes for published figures: capacity 2^22 (WORKLOADS.md asks
     /// for 2^21 to 2^23 on a 2-core machine) and 7 runs. Took 28 minutes
-    /// on a 2-core machine; the default run takes about 2.
+    /// on a 2-core machine with six maps (more now that there are eight);
+    /// the default run takes about 80 seconds.
     #[arg(long)]
     pub full: bool,
 
@@ -201,10 +203,13 @@ impl RunArgs {
         workloads.extend(go_cases.into_iter().map(Scenario::Go));
         let capacity_log2 = self
             .capacity_log2
-            .unwrap_or(if self.full { 22 } else { 19 });
+            .unwrap_or(if self.full { 22 } else { 18 });
         let budget = match self.duration {
             Some(time) => Budget::Time(time),
-            None => Budget::Operations(self.ops.unwrap_or(4 << capacity_log2)),
+            None => Budget::Operations(
+                self.ops
+                    .unwrap_or((if self.full { 4 } else { 2 }) << capacity_log2),
+            ),
         };
         Plan {
             workloads,
