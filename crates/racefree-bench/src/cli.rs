@@ -69,8 +69,9 @@ pub struct RunArgs {
     #[arg(long, value_delimiter = ',')]
     pub go_cases: Option<Vec<GoCase>>,
 
-    /// Your own workload: percentages of read, insert, remove and update
-    /// that add up to 100, e.g. `read=90,insert=5,remove=5`.
+    /// Your own workload: percentages of read, insert, remove, update,
+    /// get_or_insert and compare_and_swap that add up to 100, e.g.
+    /// `read=90,insert=5,remove=5`.
     #[arg(long, value_parser = clap::value_parser!(Mix))]
     pub mix: Option<Mix>,
 

@@ -5,6 +5,7 @@
 //! Written here rather than taken from `bustle` because the runner checks
 //! every result, runs by time as well as by count, and uses `String` keys.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::adapter::BenchMap;
@@ -30,8 +31,10 @@ fn at<K: Datum>(key: &mut K, t: usize, i: u64) -> &K {
 
 /// Runs `workload` on a fresh `M`; see [`Workload::run`].
 ///
-/// Lookups reuse one key per thread (a `String` key is rewritten in place,
-/// not allocated); an insert makes its key and value, as a caller would.
+/// Key `i` of a thread always holds value `i`, so every read, update and
+/// compare-and-swap can check the value it sees. Lookups reuse one key per
+/// thread (a `String` key is rewritten in place, not allocated); an insert
+/// makes its key and value, as a caller would.
 pub(crate) fn run<K: Datum, V: Datum, M: BenchMap<K, V>>(
     workload: &Workload,
     threads: usize,
@@ -52,26 +55,57 @@ pub(crate) fn run<K: Datum, V: Datum, M: BenchMap<K, V>>(
         },
         |t, ()| {
             let (mut oldest, mut next) = (0u64, per_thread_prefill);
-            let mut key = K::from_number(0);
+            // Reused for lookups: a `String` is rewritten in place.
+            let (mut key, mut value) = (K::from_number(0), V::from_number(0));
             // A full-period walk over the live keys for reads and updates.
             let mut walk = 0u64;
+            let mut live_key = || {
+                walk = walk.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                walk
+            };
+            let wrong = AtomicBool::new(false);
             let done = drive(size.budget, threads, |i| {
                 let live = next - oldest;
                 match ops[(i % 100) as usize] {
-                    Op::Read | Op::Update if live == 0 => {}
+                    Op::Read | Op::Update | Op::CompareAndSwap if live == 0 => {}
                     Op::Read => {
-                        walk = walk.wrapping_add(0x9e37_79b9_7f4a_7c15);
-                        let found = map.get(at(&mut key, t, oldest + walk % live), |_| ());
-                        assert!(found.is_some(), "read: live key missing");
+                        let index = oldest + live_key() % live;
+                        value.set_number(index);
+                        let own = map.get(at(&mut key, t, index), |v| *v == value);
+                        assert_eq!(own, Some(true), "read: a live key missing or wrong");
                     }
                     Op::Update => {
-                        walk = walk.wrapping_add(0x9e37_79b9_7f4a_7c15);
-                        let found = map.update(at(&mut key, t, oldest + walk % live), V::bumped);
+                        let index = oldest + live_key() % live;
+                        value.set_number(index);
+                        // Stores the key's own value again, so later checks hold.
+                        let found = map.update(at(&mut key, t, index), |v| {
+                            if *v != value {
+                                wrong.store(true, Ordering::Relaxed);
+                            }
+                            value.clone()
+                        });
                         assert!(found, "update: live key missing");
                     }
-                    Op::Insert => {
+                    Op::CompareAndSwap => {
+                        let index = oldest + live_key() % live;
+                        value.set_number(index);
+                        let swapped =
+                            map.compare_and_swap(at(&mut key, t, index), &value, value.clone());
+                        assert!(swapped, "compare_and_swap: a live key missing or wrong");
+                    }
+                    Op::GetOrInsert if live > 0 && i % 2 == 0 => {
+                        let index = oldest + live_key() % live;
+                        let k = K::from_number(key_number(t, index));
+                        let present = map.get_or_insert(k, V::from_number(index));
+                        assert!(present, "get_or_insert: live key missing");
+                    }
+                    Op::Insert | Op::GetOrInsert => {
                         let k = K::from_number(key_number(t, next));
-                        let fresh = map.insert(k, V::from_number(i));
+                        let v = V::from_number(next);
+                        let fresh = match ops[(i % 100) as usize] {
+                            Op::Insert => map.insert(k, v),
+                            _ => !map.get_or_insert(k, v),
+                        };
                         assert!(fresh, "insert: fresh key was present");
                         next += 1;
                     }
@@ -85,6 +119,10 @@ pub(crate) fn run<K: Datum, V: Datum, M: BenchMap<K, V>>(
                     }
                 }
             });
+            assert!(
+                !wrong.load(Ordering::Relaxed),
+                "update: a key had another key's value"
+            );
             // The end state: the last removed key is gone, the newest is there.
             assert!(
                 oldest == 0 || map.get(at(&mut key, t, oldest - 1), |_| ()).is_none(),

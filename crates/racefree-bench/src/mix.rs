@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Percentages of each operation; they add up to 100.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Mix {
     /// Reads of a live key.
     pub read: u8,
@@ -14,21 +14,36 @@ pub struct Mix {
     pub remove: u8,
     /// Updates of a live key (never inserts).
     pub update: u8,
+    /// `get_or_insert` (Go `LoadOrStore`): of a live key every other
+    /// time, which it must find, and of a fresh key otherwise, which it
+    /// must store.
+    pub get_or_insert: u8,
+    /// `compare_and_swap` of a live key from its value, which must succeed.
+    pub compare_and_swap: u8,
 }
 
-const NAMES: &str = "read, insert, remove, update";
+const NAMES: &str = "read, insert, remove, update, get_or_insert, compare_and_swap";
+
+impl Mix {
+    /// Each operation's name and share, in a fixed order.
+    pub fn shares(&self) -> [(&'static str, u8); 6] {
+        [
+            ("read", self.read),
+            ("insert", self.insert),
+            ("remove", self.remove),
+            ("update", self.update),
+            ("get_or_insert", self.get_or_insert),
+            ("compare_and_swap", self.compare_and_swap),
+        ]
+    }
+}
 
 impl FromStr for Mix {
     type Err = String;
 
     /// Parses `read=90,insert=5,remove=5,update=0`; operations left out are 0.
     fn from_str(text: &str) -> Result<Self, String> {
-        let mut mix = Mix {
-            read: 0,
-            insert: 0,
-            remove: 0,
-            update: 0,
-        };
+        let mut mix = Mix::default();
         let mut given: Vec<&str> = Vec::new();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (name, share) = part
@@ -40,6 +55,8 @@ impl FromStr for Mix {
                 "insert" => &mut mix.insert,
                 "remove" => &mut mix.remove,
                 "update" => &mut mix.update,
+                "get_or_insert" => &mut mix.get_or_insert,
+                "compare_and_swap" => &mut mix.compare_and_swap,
                 _ => {
                     return Err(format!(
                         "unknown operation `{name}`; the operations are {NAMES}"
@@ -63,10 +80,11 @@ impl FromStr for Mix {
                 "the mix is empty; give percentages of {NAMES}, as in read=90,insert=5,remove=5"
             ));
         }
-        let total = u32::from(mix.read)
-            + u32::from(mix.insert)
-            + u32::from(mix.remove)
-            + u32::from(mix.update);
+        let total: u32 = mix
+            .shares()
+            .iter()
+            .map(|&(_, share)| u32::from(share))
+            .sum();
         if total != 100 {
             return Err(format!("the percentages add up to {total}, not 100"));
         }
@@ -75,12 +93,15 @@ impl FromStr for Mix {
 }
 
 impl fmt::Display for Mix {
+    /// The operations with a share, as `--mix` takes them.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "read={},insert={},remove={},update={}",
-            self.read, self.insert, self.remove, self.update
-        )
+        let given: Vec<String> = self
+            .shares()
+            .iter()
+            .filter(|&&(_, share)| share > 0)
+            .map(|(name, share)| format!("{name}={share}"))
+            .collect();
+        f.write_str(&given.join(","))
     }
 }
 
@@ -90,15 +111,22 @@ mod tests {
 
     #[test]
     fn parses_a_mix_and_prints_it_back() {
-        let mix: Mix = "read=90, insert=5,remove=5".parse().unwrap();
+        let mix: Mix = "read=90, insert=5,get_or_insert=3,compare_and_swap=2"
+            .parse()
+            .unwrap();
         assert_eq!(
             mix,
             Mix {
                 read: 90,
                 insert: 5,
-                remove: 5,
-                update: 0
+                get_or_insert: 3,
+                compare_and_swap: 2,
+                ..Mix::default()
             }
+        );
+        assert_eq!(
+            mix.to_string(),
+            "read=90,insert=5,get_or_insert=3,compare_and_swap=2"
         );
         assert_eq!(mix.to_string().parse::<Mix>().unwrap(), mix);
     }

@@ -80,6 +80,13 @@ pub(crate) fn run<K: Datum, V: Datum, M: BenchMap<K, V>>(
                         });
                     }
                     Op::Insert => inserted += u64::from(map.insert(key.clone(), value.clone())),
+                    Op::GetOrInsert => {
+                        inserted += u64::from(!map.get_or_insert(key.clone(), value.clone()));
+                    }
+                    Op::CompareAndSwap => {
+                        // Succeeds exactly when present: values never change.
+                        map.compare_and_swap(key, value, value.clone());
+                    }
                     Op::Remove => removed += u64::from(map.remove(key)),
                 }
             });

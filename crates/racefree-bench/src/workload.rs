@@ -21,6 +21,8 @@ pub(crate) enum Op {
     Insert,
     Remove,
     Update,
+    GetOrInsert,
+    CompareAndSwap,
 }
 
 /// A workload of `WORKLOADS.md` §1.
@@ -52,6 +54,7 @@ impl Preset {
                 insert,
                 remove,
                 update,
+                ..Mix::default()
             },
             prefill,
             keys: KeySpace::Fresh,
@@ -198,6 +201,8 @@ pub(crate) fn plan(mix: Mix) -> Vec<Op> {
         (Op::Insert, mix.insert),
         (Op::Remove, mix.remove),
         (Op::Update, mix.update),
+        (Op::GetOrInsert, mix.get_or_insert),
+        (Op::CompareAndSwap, mix.compare_and_swap),
     ] {
         ops.extend(std::iter::repeat_n(op, usize::from(share)));
     }
@@ -226,5 +231,9 @@ mod tests {
                 (mix.read, mix.insert, mix.remove, mix.update)
             );
         }
+        let mix: Mix = "get_or_insert=60,compare_and_swap=40".parse().unwrap();
+        let ops = plan(mix);
+        assert_eq!(ops.iter().filter(|&&o| o == Op::GetOrInsert).count(), 60);
+        assert_eq!(ops.iter().filter(|&&o| o == Op::CompareAndSwap).count(), 40);
     }
 }
