@@ -146,11 +146,7 @@ mod tests {
     #[should_panic(expected = "live key missing")]
     fn a_map_that_loses_inserts_fails() {
         let workload = crate::workload::Preset::ReadHeavy.workload();
-        let size = Size {
-            capacity_log2: 8,
-            budget: crate::workload::Budget::Operations(10_000),
-            go_run: Duration::ZERO,
-        };
+        let size = Size::tiny();
         run::<u64, u64, crate::lossy_map::LossyMap>(&workload, 2, size);
     }
 

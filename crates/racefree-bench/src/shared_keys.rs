@@ -121,11 +121,7 @@ mod tests {
     #[should_panic(expected = "the map's size is not what its answers add up to")]
     fn a_map_that_loses_inserts_fails() {
         let workload = crate::workload::Preset::Exchange.workload();
-        let size = Size {
-            capacity_log2: 8,
-            budget: crate::workload::Budget::Operations(10_000),
-            go_run: Duration::ZERO,
-        };
+        let size = Size::tiny();
         run::<u64, u64, crate::lossy_map::LossyMap>(&workload, 100, Distribution::Uniform, 2, size);
     }
 

@@ -171,6 +171,18 @@ pub struct Size {
     pub go_run: Duration,
 }
 
+#[cfg(test)]
+impl Size {
+    /// A run small enough for a unit test.
+    pub(crate) fn tiny() -> Self {
+        Self {
+            capacity_log2: 8,
+            budget: Budget::Operations(10_000),
+            go_run: Duration::ZERO,
+        }
+    }
+}
+
 /// Calls `op(i)` for `i` from 0 until one thread's share of `budget` is
 /// spent; returns how many calls it made.
 pub(crate) fn drive(budget: Budget, threads: usize, mut op: impl FnMut(u64)) -> u64 {
