@@ -96,3 +96,19 @@ pub use sharded::ShardedMap;
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
+
+#[cfg(test)]
+mod tests {
+    use std::panic::{RefUnwindSafe, UnwindSafe};
+
+    fn usable_across_catch_unwind<T: RefUnwindSafe + UnwindSafe>() {}
+
+    /// No map poisons, so each may be used across `catch_unwind`.
+    #[test]
+    fn every_map_may_be_used_across_catch_unwind() {
+        usable_across_catch_unwind::<crate::ReadMostlyMap<String, Vec<u8>>>();
+        usable_across_catch_unwind::<crate::LockedMap<String, Vec<u8>>>();
+        usable_across_catch_unwind::<crate::ShardedMap<String, Vec<u8>>>();
+        usable_across_catch_unwind::<crate::OwnedMap<String, Vec<u8>>>();
+    }
+}

@@ -6,6 +6,7 @@ use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::ops::ControlFlow;
+use std::panic::{RefUnwindSafe, UnwindSafe};
 
 use crate::util::reentry;
 use crate::{Action, ConcurrentMap, DefaultHashBuilder};
@@ -107,7 +108,21 @@ impl<K, V> ReadMostlyMap<K, V> {
     pub fn new() -> Self {
         Self::with_hasher(DefaultHashBuilder::default())
     }
+
+    /// The same as [`new`](Self::new): the trie grows as keys arrive and
+    /// has no capacity to reserve. For a drop-in change from the other maps.
+    pub fn with_capacity(_capacity: usize) -> Self {
+        Self::new()
+    }
 }
+
+// A panic in a closure leaves the trie consistent (no poisoning), so a map
+// may be used across `catch_unwind`, as std's locks may.
+impl<K: RefUnwindSafe, V: RefUnwindSafe, S: RefUnwindSafe> RefUnwindSafe
+    for ReadMostlyMap<K, V, S>
+{
+}
+impl<K: RefUnwindSafe, V: RefUnwindSafe, S: RefUnwindSafe> UnwindSafe for ReadMostlyMap<K, V, S> {}
 
 impl<K, V, S> ReadMostlyMap<K, V, S> {
     /// An empty map that hashes keys with `hasher`.
