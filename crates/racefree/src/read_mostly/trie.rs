@@ -181,9 +181,10 @@ impl<K, V> Trie<K, V> {
             match unsafe { decode::<K, V>(ptr, &guard) } {
                 Slot::Empty => return None,
                 Slot::Inner(inner) => node = inner,
-                Slot::Entry(head) => {
-                    let entry = find(head, hash, key, &guard).1?;
-                    return Some(f(&entry.value));
+                Slot::Entry(_) => {
+                    let found = find(ptr.cast::<Entry<K, V>>(), hash, key, &guard).1;
+                    // SAFETY: loaded under `guard`.
+                    return unsafe { found.as_ref() }.map(|entry| f(&entry.value));
                 }
             }
         }
@@ -210,13 +211,13 @@ impl<K, V> Trie<K, V> {
         let (node, mut dead) = self.lock_holder(hash, &guard);
         let slot = node.slot(hash);
         let head = slot.load(Acquire);
-        // SAFETY: under the node's lock, which every writer of this slot holds.
-        let (previous, found) = match unsafe { decode::<K, V>(head, &guard) } {
-            Slot::Entry(head) => find(head, hash, key.get(), &guard),
-            _ => (None, None),
-        };
+        // Under the node's lock, which every writer of this slot holds, the
+        // slot holds a chain or nothing (`lock_holder` checked).
+        let (previous, found_ptr) = find(head.cast::<Entry<K, V>>(), hash, key.get(), &guard);
+        // SAFETY: loaded under `guard`.
+        let found = unsafe { found_ptr.as_ref() };
         let (change, result) = decide(found.map(|e| &e.value));
-        let mut retired = None;
+        let mut retired = false;
         match (change, found) {
             (Change::Keep, _) | (Change::Remove, None) => {}
             (Change::Set(value), Some(old)) => {
@@ -227,7 +228,7 @@ impl<K, V> Trie<K, V> {
                     overflow: AtomicPtr::new(old.overflow.load(Relaxed)),
                 }));
                 link(slot, previous, new);
-                retired = Some(old);
+                retired = true;
             }
             (Change::Set(value), None) => {
                 let KeyArg::Owned(key) = key else {
@@ -245,16 +246,16 @@ impl<K, V> Trie<K, V> {
             }
             (Change::Remove, Some(old)) => {
                 link(slot, previous, old.overflow.load(Relaxed));
-                retired = Some(old);
+                retired = true;
                 self.len.fetch_sub(1, Relaxed);
                 dead = prune(node, dead, &guard);
             }
         }
         drop(dead);
-        if let Some(old) = retired {
+        if retired {
             // SAFETY: unlinked above under the lock, by this call only, so
             // retired once; retiring after unlocking keeps the lock short.
-            unsafe { guard.retire(ptr::from_ref(old).cast_mut()) };
+            unsafe { guard.retire(found_ptr) };
         }
         result
     }
@@ -279,11 +280,11 @@ impl<K, V> Trie<K, V> {
         let (node, dead) = self.lock_holder(hash, &guard);
         let slot = node.slot(hash);
         let head = slot.load(Acquire);
-        // SAFETY: under the node's lock, which every writer of this slot holds.
-        let (previous, found) = match unsafe { decode::<K, V>(head, &guard) } {
-            Slot::Entry(head) => find(head, hash, key, &guard),
-            _ => (None, None),
-        };
+        // Under the node's lock, which every writer of this slot holds, the
+        // slot holds a chain or nothing (`lock_holder` checked).
+        let (previous, found_ptr) = find(head.cast::<Entry<K, V>>(), hash, key, &guard);
+        // SAFETY: loaded under `guard`.
+        let found = unsafe { found_ptr.as_ref() };
         match found {
             Some(old) => {
                 // SAFETY: not shared until linked.
@@ -301,7 +302,7 @@ impl<K, V> Trie<K, V> {
             let value = old.value.clone();
             // SAFETY: unlinked above under the lock, by this call only, so
             // retired once; `guard` still protects it for the clone above.
-            unsafe { guard.retire(ptr::from_ref(old).cast_mut()) };
+            unsafe { guard.retire(found_ptr) };
             value
         })
     }
@@ -385,7 +386,7 @@ impl<K, V> Trie<K, V> {
                     match unsafe { decode::<K, V>(head, guard) } {
                         Slot::Empty => {}
                         Slot::Inner(inner) => children.push(ptr::from_ref(inner)),
-                        Slot::Entry(head) => trie.retain_chain(slot, head, guard, keep),
+                        Slot::Entry(_) => trie.retain_chain(slot, head.cast(), guard, keep),
                     }
                 }
                 drop(prune(node, dead, guard));
@@ -414,22 +415,25 @@ impl<K, V> Trie<K, V> {
     fn retain_chain(
         &self,
         slot: &AtomicPtr<()>,
-        head: &Entry<K, V>,
+        head: *mut Entry<K, V>,
         guard: &Guard<'_>,
         keep: &mut dyn FnMut(&K, &V) -> bool,
     ) {
         let mut previous: Option<&Entry<K, V>> = None;
-        let mut entry = Some(head);
-        while let Some(e) = entry {
-            entry = next(e, guard);
+        let mut entry = head;
+        while !entry.is_null() {
+            // SAFETY: loaded under `guard`.
+            let e = unsafe { &*entry };
+            let next = guard.protect(&e.overflow, Acquire);
             if keep(&e.key, &e.value) {
                 previous = Some(e);
             } else {
                 link(slot, previous, e.overflow.load(Relaxed));
                 // SAFETY: unlinked above, under the lock, so retired once.
-                unsafe { guard.retire(ptr::from_ref(e).cast_mut()) };
+                unsafe { guard.retire(entry) };
                 self.len.fetch_sub(1, Relaxed);
             }
+            entry = next;
         }
     }
 }
@@ -442,12 +446,13 @@ fn next<'g, K, V>(entry: &Entry<K, V>, guard: &'g Guard<'_>) -> Option<&'g Entry
 }
 
 /// Where a key is in a chain: the entry before it (none if it is first or
-/// the chain is empty), and its own entry, if present.
-type Position<'g, K, V> = (Option<&'g Entry<K, V>>, Option<&'g Entry<K, V>>);
+/// absent), and its own entry as loaded (null if absent), which keeps the
+/// provenance needed to retire it.
+type Position<'g, K, V> = (Option<&'g Entry<K, V>>, *mut Entry<K, V>);
 
-/// `key`'s position in the chain from `head`.
+/// `key`'s position in the chain from `head` (which may be null).
 fn find<'g, K, V, Q>(
-    head: &'g Entry<K, V>,
+    head: *mut Entry<K, V>,
     hash: u64,
     key: &Q,
     guard: &'g Guard<'_>,
@@ -456,15 +461,17 @@ where
     K: Borrow<Q>,
     Q: Eq + ?Sized,
 {
-    let (mut previous, mut entry) = (None, Some(head));
-    while let Some(e) = entry {
+    let (mut previous, mut entry) = (None, head);
+    while !entry.is_null() {
+        // SAFETY: loaded under `guard`; entries live as long as it.
+        let e: &'g Entry<K, V> = unsafe { &*entry };
         if e.hash == hash && e.key.borrow() == key {
-            return (previous, Some(e));
+            return (previous, entry);
         }
         previous = Some(e);
-        entry = next(e, guard);
+        entry = guard.protect(&e.overflow, Acquire);
     }
-    (previous, None)
+    (previous, ptr::null_mut())
 }
 
 /// Points the link before an entry (the slot, or `previous`'s overflow)
@@ -539,18 +546,21 @@ fn prune<'g, K, V>(
         let parent = unsafe { &*node.parent };
         let parent_lock = parent.dead.lock();
         *lock = true;
-        let slot = parent
+        // The slot's own pointer, not one made from `node`: retiring it
+        // frees the box, which needs the provenance `Box::into_raw` gave.
+        let (slot, pointer) = parent
             .slots
             .iter()
-            .find(|s| {
-                s.load(Relaxed).map_addr(|a| a & !INNER) == ptr::from_ref(node).cast_mut().cast()
+            .find_map(|s| {
+                let p = s.load(Relaxed);
+                (p.addr() & !INNER == ptr::from_ref(node).addr()).then_some((s, p))
             })
             .expect("a live node is in its parent");
         slot.store(ptr::null_mut(), Release);
         drop(lock);
         // SAFETY: unlinked above under both locks, and marked dead, so no
         // writer will use it and it is retired once.
-        unsafe { guard.retire(ptr::from_ref(node).cast_mut()) };
+        unsafe { guard.retire(pointer.map_addr(|a| a & !INNER).cast::<Inner<K, V>>()) };
         node = parent;
         lock = parent_lock;
     }
