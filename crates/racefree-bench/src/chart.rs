@@ -30,12 +30,12 @@ fn color_of(map: MapKind) -> RGBAColor {
     let (r, g, b) = match map {
         MapKind::Locked => (0, 114, 178),
         MapKind::Sharded => (213, 94, 0),
-        MapKind::ReadMostly => (240, 228, 66),
+        MapKind::ReadMostly => (230, 159, 0),
         MapKind::Owned => (86, 180, 233),
         MapKind::StdRwLock => (0, 0, 0),
         MapKind::Dashmap => (0, 158, 115),
         MapKind::Papaya => (204, 121, 167),
-        MapKind::Scc => (230, 159, 0),
+        MapKind::Scc => (240, 228, 66),
     };
     RGBColor(r, g, b).to_rgba()
 }
@@ -48,18 +48,19 @@ fn draw(
     maps: &[MapKind],
     top: f64,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let root = SVGBackend::with_string(svg, (720, 420)).into_drawing_area();
+    let root = SVGBackend::with_string(svg, (900, 420)).into_drawing_area();
     root.fill(&WHITE)?;
+    // The legend gets its own column, so it never hides a line.
+    let (plot, legend) = root.split_horizontally(680);
     // Thread counts are categories, evenly spaced: 1, 2, 8 on a linear
     // axis would squeeze the first two together.
     let positions = 0..threads.len() as i32 - 1;
-    let mut chart = ChartBuilder::on(&root)
+    let mut chart = ChartBuilder::on(&plot)
         .caption(workload, ("sans-serif", 22))
         .margin(12)
         .x_label_area_size(44)
         .y_label_area_size(64)
-        // Head room for the legend above the highest line.
-        .build_cartesian_2d(positions.into_segmented(), 0.0..top * 1.5)?;
+        .build_cartesian_2d(positions.into_segmented(), 0.0..top * 1.1)?;
     chart
         .configure_mesh()
         .disable_x_mesh()
@@ -85,23 +86,19 @@ fn draw(
                 Some((SegmentValue::CenterOf(i as i32), cell.median() / 1e6))
             })
             .collect();
-        chart
-            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
-            .label(map.label())
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+        chart.draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?;
         chart.draw_series(
             points
                 .into_iter()
                 .map(|point| Circle::new(point, 4, color.filled())),
         )?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(("sans-serif", 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
+    for (row, &map) in maps.iter().enumerate() {
+        let y = 60 + 24 * row as i32;
+        let color = color_of(map);
+        legend.draw(&PathElement::new([(8, y), (32, y)], color.stroke_width(3)))?;
+        legend.draw(&Text::new(map.label(), (40, y - 8), ("sans-serif", 14)))?;
+    }
     root.present()?;
     Ok(())
 }
