@@ -265,18 +265,15 @@ where
     ) -> R {
         let id = self.id();
         reentry::check(id, "OwnedMap", operation);
-        let mut f = Some(f);
-        let mut outcome: Option<std::thread::Result<R>> = None;
-        let mut work = |table: &mut Table<K, V, S>| {
-            let f = f.take().expect("a job runs once");
+        let task = move |table: &mut Table<K, V, S>| {
             let result = {
                 let _scope = reentry::enter(id, operation);
                 panic::catch_unwind(AssertUnwindSafe(|| f(&mut *table)))
             };
             table.settle();
-            outcome = Some(result);
+            result
         };
-        let ran = run_elsewhere(&mut work, |job| {
+        let outcome = run_elsewhere(task, |job| {
             self.requests()
                 .send(Request::Borrowed(job))
                 .map_err(|undelivered| match undelivered.0 {
@@ -286,9 +283,9 @@ where
                 })
         });
         match outcome {
-            Some(Ok(result)) if ran => result,
+            Some(Ok(result)) => result,
             Some(Err(panic)) => panic::resume_unwind(panic),
-            _ => owner_gone(),
+            None => owner_gone(),
         }
     }
 

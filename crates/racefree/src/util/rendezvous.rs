@@ -26,21 +26,22 @@ use super::sync::{AtomicU8, thread};
 const WAITING: u8 = 0;
 /// The caller has parked, or is about to: the owner must unpark it.
 const PARKED: u8 = 1;
-/// The job ran; its result is in the caller's frame.
+/// The job ran; its outcome is in the caller's frame.
 const DONE: u8 = 2;
 /// The job was dropped without running.
 const ABANDONED: u8 = 3;
 
-/// Has another thread run `work` with its `T`, and waits until it has.
+/// Has another thread run `task` with its `T`, waits until it has, and
+/// returns what it returned: `None` if the job was dropped unrun.
 ///
 /// `send` delivers the job (to the owner's queue) or gives it back.
-/// Returns whether `work` ran: `false` if the job was dropped unrun.
-pub(crate) fn run_elsewhere<T, F>(
-    work: &mut F,
+pub(crate) fn run_elsewhere<T, F, R>(
+    task: F,
     send: impl FnOnce(Job<T>) -> Result<(), Job<T>>,
-) -> bool
+) -> Option<R>
 where
-    F: FnMut(&mut T) + Send,
+    F: FnOnce(&mut T) -> R + Send,
+    R: Send,
 {
     /// Leaving this frame while the job is out would leave the other
     /// thread with dangling pointers; nothing here unwinds, but if it did,
@@ -52,18 +53,32 @@ where
         }
     }
 
-    let signal = Signal::new();
+    let mut meeting = Meeting {
+        signal: Signal::new(),
+        task: Some(task),
+        outcome: None,
+    };
     let guard = AbortOnUnwind;
-    // SAFETY: `work` is borrowed for this whole call and `signal` lives in
-    // this frame; the wait below returns only once the job has told the
-    // signal, and an undelivered job is dropped (telling it) first.
-    let job = unsafe { Job::new(work, &signal) };
+    // SAFETY: `meeting` stays in this frame, unmoved, until the wait below
+    // returns, which is only once the job has told the signal; an
+    // undelivered job is dropped (telling it) first.
+    let job = unsafe { Job::new(&mut meeting) };
     if let Err(undelivered) = send(job) {
         drop(undelivered);
     }
-    let ran = signal.wait();
+    meeting.signal.wait();
     mem::forget(guard);
-    ran
+    meeting.outcome
+}
+
+/// Everything the other thread touches of a call, on one cache line where
+/// it fits: the task, its outcome and the signal. Served by another core,
+/// each line costs a cache miss; kept together, the owner pays one.
+#[repr(C, align(64))]
+struct Meeting<F, R> {
+    signal: Signal,
+    task: Option<F>,
+    outcome: Option<R>,
 }
 
 /// How many times a caller checks with a pause, then with a yield, before
@@ -94,52 +109,44 @@ impl Signal {
         }
     }
 
-    /// Whether the job has finished: `Some(true)` if it ran, `Some(false)`
-    /// if it was abandoned.
-    fn finished(&self) -> Option<bool> {
-        match self.state.load(Acquire) {
-            DONE => Some(true),
-            ABANDONED => Some(false),
-            _ => None,
-        }
+    /// Whether the job has run or was abandoned.
+    fn is_finished(&self) -> bool {
+        self.state.load(Acquire) >= DONE
     }
 
-    /// Waits until the job has run (`true`) or was abandoned (`false`).
+    /// Waits until the job has run or was abandoned.
     ///
     /// Spins, then yields, then parks (see [`SPINS`]): a round trip to the
     /// owner takes well under a microsecond, far less than parking and
     /// being woken.
-    fn wait(&self) -> bool {
+    fn wait(&self) {
         // Model checkers explore every spin as a schedule; there, park at once.
         #[cfg(not(any(racefree_loom, racefree_shuttle)))]
         {
             for _ in 0..SPINS {
-                if let Some(ran) = self.finished() {
-                    return ran;
+                if self.is_finished() {
+                    return;
                 }
                 std::hint::spin_loop();
             }
             for _ in 0..YIELDS {
-                if let Some(ran) = self.finished() {
-                    return ran;
+                if self.is_finished() {
+                    return;
                 }
                 thread::yield_now();
             }
         }
+        // On failure the owner has already moved the state on from WAITING:
+        // the Acquire there pairs with its Release, as `is_finished` does.
         if self
             .state
-            .compare_exchange(WAITING, PARKED, Relaxed, Relaxed)
+            .compare_exchange(WAITING, PARKED, Relaxed, Acquire)
             .is_ok()
         {
-            loop {
+            while !self.is_finished() {
                 thread::park();
-                if let Some(ran) = self.finished() {
-                    return ran;
-                }
             }
         }
-        self.finished()
-            .expect("only the owner moves a signal on from WAITING")
     }
 }
 
@@ -170,47 +177,56 @@ unsafe fn notify(signal: *const Signal, outcome: u8) {
 /// A closure in a waiting caller's frame, to be run by another thread with
 /// a `&mut T`.
 pub(crate) struct Job<T> {
-    work: *mut (),
+    meeting: *mut (),
     call: unsafe fn(*mut (), &mut T),
     signal: *const Signal,
 }
 
-// SAFETY: `work` is a `Send` closure (`Job::new` requires it) and `signal`
-// is only used through atomics and a `Thread` clone, which are `Sync`.
+// SAFETY: the task is `Send` and its outcome `Send` (`Job::new` requires
+// both), and the signal is only used through atomics and a `Thread`
+// clone, which are `Sync`.
 unsafe impl<T> Send for Job<T> {}
 
 impl<T> Job<T> {
-    /// A job that runs `work` and then tells `signal`.
+    /// A job that runs `meeting`'s task, stores its outcome there and then
+    /// tells its signal.
     ///
     /// # Safety
     ///
-    /// The caller must keep `work` and `signal` in place (not return,
-    /// unwind, or move them) until `signal.wait()` returns, and must call
-    /// it, unless the job is given back undelivered and dropped first.
-    unsafe fn new<F: FnMut(&mut T) + Send>(work: &mut F, signal: &Signal) -> Self {
-        /// Calls the `F` that `work` points to.
+    /// The caller must keep `meeting` in place (not return, unwind, or move
+    /// it) until its signal's `wait` returns, and must call it, unless the
+    /// job is given back undelivered and dropped first.
+    unsafe fn new<F, R>(meeting: &mut Meeting<F, R>) -> Self
+    where
+        F: FnOnce(&mut T) -> R + Send,
+        R: Send,
+    {
+        /// Runs the task of the `Meeting<F, R>` that `meeting` points to.
         ///
         /// # Safety
         ///
-        /// `work` is the `&mut F` given to `Job::new`, still in place.
-        unsafe fn call<T, F: FnMut(&mut T)>(work: *mut (), target: &mut T) {
-            // SAFETY: by `Job::new`'s contract the closure is live and only
-            // this thread uses it until the signal is told.
-            unsafe { (*work.cast::<F>())(target) }
+        /// `meeting` is the one given to `Job::new`, still in place.
+        unsafe fn call<T, F: FnOnce(&mut T) -> R, R>(meeting: *mut (), target: &mut T) {
+            // SAFETY: by `Job::new`'s contract the meeting is live, and only
+            // this thread touches its task and outcome until the signal is
+            // told.
+            let meeting = unsafe { &mut *meeting.cast::<Meeting<F, R>>() };
+            let task = meeting.task.take().expect("a job runs once");
+            meeting.outcome = Some(task(target));
         }
         Self {
-            work: (work as *mut F).cast(),
-            call: call::<T, F>,
-            signal,
+            signal: &raw const meeting.signal,
+            meeting: (meeting as *mut Meeting<F, R>).cast(),
+            call: call::<T, F, R>,
         }
     }
 
-    /// Runs the job on `target` and tells its caller. If the closure
-    /// unwinds, the job is dropped on the way out and reports "abandoned".
+    /// Runs the job on `target` and tells its caller. If the task unwinds,
+    /// the job is dropped on the way out and reports "abandoned".
     pub(crate) fn run(self, target: &mut T) {
-        // SAFETY: the caller waits, so the closure is live; a job runs once
+        // SAFETY: the caller waits, so the meeting is live; a job runs once
         // because `run` takes it by value.
-        unsafe { (self.call)(self.work, target) };
+        unsafe { (self.call)(self.meeting, target) };
         let signal = self.signal;
         mem::forget(self);
         // SAFETY: not told yet: `run` and `drop` are the only places that
@@ -279,12 +295,13 @@ mod loom_tests {
             // Written by the server, read by the caller: loom checks that
             // the signal orders the two.
             let calls = Calls(loom::cell::UnsafeCell::new(0));
-            let mut work = |counter: &mut u32| {
+            let task = |counter: &mut u32| {
                 *counter += 1;
                 calls.add_one();
+                7
             };
-            let ran = run_elsewhere(&mut work, |job| requests.send(job).map_err(|e| e.0));
-            assert_eq!(ran, run);
+            let outcome = run_elsewhere(task, |job| requests.send(job).map_err(|e| e.0));
+            assert_eq!(outcome, run.then_some(7));
             assert_eq!(calls.get(), u32::from(run));
             assert_eq!(server.join().unwrap(), u32::from(run));
         });
