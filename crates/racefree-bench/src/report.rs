@@ -30,6 +30,10 @@ pub(crate) fn groups(cells: &[Cell]) -> Vec<Vec<&Cell>> {
 /// `RwLock<HashMap>` to be recommended instead.
 const PLAIN_IS_FINE: f64 = 0.95;
 
+/// How close the second racefree map must come to the first for the
+/// recommendation to name it too.
+const CLOSE_CALL: f64 = 0.9;
+
 /// The geometric mean of `map`'s "vs fastest" over `groups`, if it ran in all.
 fn score(groups: &[&Vec<&Cell>], map: MapKind) -> Option<f64> {
     let ratios: Option<Vec<f64>> = groups
@@ -66,11 +70,25 @@ pub fn recommendations(cells: &[Cell]) -> Vec<String> {
         .into_iter()
         .filter_map(|name| {
             let of_workload: Vec<&Vec<&Cell>> = groups.iter().filter(|g| g[0].workload == name).collect();
-            let (best, best_score) = MapKind::ALL
+            let mut ranked: Vec<(MapKind, f64)> = MapKind::ALL
                 .into_iter()
                 .filter(|m| m.is_racefree())
                 .filter_map(|m| score(&of_workload, m).map(|s| (m, s)))
-                .max_by(|a, b| a.1.total_cmp(&b.1))?;
+                .collect();
+            ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let (best, best_score) = *ranked.first()?;
+            // A runner-up this close may come first in the next run.
+            let close_call = ranked
+                .get(1)
+                .filter(|(_, s)| *s >= CLOSE_CALL * best_score)
+                .map(|(m, s)| {
+                    format!(
+                        " {} came within {:.0} %: measure both on your machine.",
+                        m.label(),
+                        100.0 * (1.0 - s / best_score)
+                    )
+                })
+                .unwrap_or_default();
             let plain = score(&of_workload, MapKind::StdRwLock);
             Some(match plain {
                 Some(plain) if plain >= PLAIN_IS_FINE * best_score => {
@@ -96,7 +114,7 @@ pub fn recommendations(cells: &[Cell]) -> Vec<String> {
                         .map(|r| format!(" At {} threads it ran {r:.1}x `RwLock<HashMap>`.", busiest[0].threads))
                         .unwrap_or_default();
                     format!(
-                        "{name}: use {}; across thread counts it averaged {:.2} of the fastest map measured.{versus_plain}",
+                        "{name}: use {}; across thread counts it averaged {:.2} of the fastest map measured.{versus_plain}{close_call}",
                         best.label(),
                         best_score
                     )
@@ -263,6 +281,31 @@ mod tests {
             "{advice:?}"
         );
         assert!(advice[0].contains("4.0x `RwLock<HashMap>`"), "{advice:?}");
+    }
+
+    #[test]
+    fn names_a_runner_up_that_comes_close() {
+        let cells = [
+            cell(MapKind::Sharded, 8, 10e6),
+            cell(MapKind::ReadMostly, 8, 9.5e6),
+            cell(MapKind::StdRwLock, 8, 2.5e6),
+        ];
+        let advice = recommendations(&cells);
+        assert!(
+            advice[0].starts_with("exchange: use racefree::ShardedMap"),
+            "{advice:?}"
+        );
+        assert!(
+            advice[0].ends_with(
+                "racefree::ReadMostlyMap came within 5 %: measure both on your machine."
+            ),
+            "{advice:?}"
+        );
+        let clear_win = [
+            cell(MapKind::Sharded, 8, 10e6),
+            cell(MapKind::ReadMostly, 8, 5e6),
+        ];
+        assert!(!recommendations(&clear_win)[0].contains("came within"));
     }
 
     #[test]
