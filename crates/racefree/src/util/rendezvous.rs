@@ -207,12 +207,18 @@ impl<T> Job<T> {
         ///
         /// `meeting` is the one given to `Job::new`, still in place.
         unsafe fn call<T, F: FnOnce(&mut T) -> R, R>(meeting: *mut (), target: &mut T) {
+            let meeting = meeting.cast::<Meeting<F, R>>();
+            // Field by field through the raw pointer, never `&mut Meeting`:
+            // the caller reads the signal through a shared reference all
+            // along, and a unique reference to the whole meeting would
+            // overlap it (Miri reported it).
             // SAFETY: by `Job::new`'s contract the meeting is live, and only
             // this thread touches its task and outcome until the signal is
             // told.
-            let meeting = unsafe { &mut *meeting.cast::<Meeting<F, R>>() };
-            let task = meeting.task.take().expect("a job runs once");
-            meeting.outcome = Some(task(target));
+            let task = unsafe { (*meeting).task.take() };
+            let outcome = task.expect("a job runs once")(target);
+            // SAFETY: as above.
+            unsafe { (*meeting).outcome = Some(outcome) };
         }
         Self {
             signal: &raw const meeting.signal,
