@@ -58,17 +58,24 @@ where
         task: Some(task),
         outcome: None,
     };
+    // Both threads reach the meeting through this one pointer (and
+    // pointers made from it), never through the variable, whose use would
+    // invalidate the other thread's pointers under Rust's aliasing rules.
+    let shared = &raw mut meeting;
     let guard = AbortOnUnwind;
     // SAFETY: `meeting` stays in this frame, unmoved, until the wait below
     // returns, which is only once the job has told the signal; an
     // undelivered job is dropped (telling it) first.
-    let job = unsafe { Job::new(&mut meeting) };
+    let job = unsafe { Job::new(shared) };
     if let Err(undelivered) = send(job) {
         drop(undelivered);
     }
-    meeting.signal.wait();
+    // SAFETY: `shared` points to `meeting`, alive in this frame; the signal
+    // is only touched through atomics and the caller's `Thread` handle.
+    unsafe { (*shared).signal.wait() };
     mem::forget(guard);
-    meeting.outcome
+    // SAFETY: the job has run or was dropped: nothing else touches it now.
+    unsafe { (*shared).outcome.take() }
 }
 
 /// Everything the other thread touches of a call, on one cache line where
@@ -193,10 +200,11 @@ impl<T> Job<T> {
     ///
     /// # Safety
     ///
-    /// The caller must keep `meeting` in place (not return, unwind, or move
-    /// it) until its signal's `wait` returns, and must call it, unless the
-    /// job is given back undelivered and dropped first.
-    unsafe fn new<F, R>(meeting: &mut Meeting<F, R>) -> Self
+    /// `meeting` points to a live meeting that the caller keeps in place
+    /// (no return, unwind or move) until its signal's `wait` returns, which
+    /// it must call unless the job is given back undelivered and dropped
+    /// first; meanwhile the caller touches only the signal.
+    unsafe fn new<F, R>(meeting: *mut Meeting<F, R>) -> Self
     where
         F: FnOnce(&mut T) -> R + Send,
         R: Send,
@@ -221,8 +229,10 @@ impl<T> Job<T> {
             unsafe { (*meeting).outcome = Some(outcome) };
         }
         Self {
-            signal: &raw const meeting.signal,
-            meeting: (meeting as *mut Meeting<F, R>).cast(),
+            // SAFETY: `meeting` is live (the contract above); this makes a
+            // pointer to a field, with no reference in between.
+            signal: unsafe { &raw const (*meeting).signal },
+            meeting: meeting.cast(),
             call: call::<T, F, R>,
         }
     }
