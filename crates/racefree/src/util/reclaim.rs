@@ -24,7 +24,7 @@ unsafe fn free_box<T>(ptr: *mut ()) {
 /// at most this many removed entries per writing thread stay alive (and
 /// `flush` frees them sooner). Each reclamation costs a process-wide
 /// barrier (a `membarrier` system call, several microseconds on a 2-core
-/// VM), so seize's default of 32 made a write to one hot key 3 to 4 times
+/// VM), so seize's default of 32 made a write to one hot key about 3 times
 /// slower at 2 and 8 threads than 256 does (racefree-bench SwapCollision).
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
 const BATCH: usize = 256;
