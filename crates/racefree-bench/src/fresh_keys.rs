@@ -11,16 +11,12 @@ use std::time::Duration;
 use crate::adapter::BenchMap;
 use crate::datum::Datum;
 use crate::timing::time_threads;
-use crate::workload::{Op, Size, Workload, drive, plan};
+use crate::workload::{Op, Size, Workload, drive, plan, scramble};
 
 /// The number of the key of index `i` for `thread`: a bijective mix, so
 /// keys look random to the hasher and the threads' key sets never overlap.
 fn key_number(thread: usize, i: u64) -> u64 {
-    let mut x = ((thread as u64) << 40) ^ i;
-    // splitmix64's finaliser: a bijection on u64.
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
+    scramble(((thread as u64) << 40) ^ i)
 }
 
 /// `key`, rewritten to thread `t`'s key of index `i`.
@@ -66,7 +62,8 @@ pub(crate) fn run<K: Datum, V: Datum, M: BenchMap<K, V>>(
             let wrong = AtomicBool::new(false);
             let done = drive(size.budget, threads, |i| {
                 let live = next - oldest;
-                match ops[(i % 100) as usize] {
+                let op = ops[(i % 100) as usize];
+                match op {
                     Op::Read | Op::Update | Op::CompareAndSwap if live == 0 => {}
                     Op::Read => {
                         let index = oldest + live_key() % live;
@@ -102,7 +99,7 @@ pub(crate) fn run<K: Datum, V: Datum, M: BenchMap<K, V>>(
                     Op::Insert | Op::GetOrInsert => {
                         let k = K::from_number(key_number(t, next));
                         let v = V::from_number(next);
-                        let fresh = match ops[(i % 100) as usize] {
+                        let fresh = match op {
                             Op::Insert => map.insert(k, v),
                             _ => !map.get_or_insert(k, v),
                         };

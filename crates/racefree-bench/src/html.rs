@@ -82,8 +82,7 @@ pub fn page(
             "\n<table><tr><th>threads</th><th>map</th><th>Mops/s</th><th>ns/op</th>\
              <th>spread</th><th>vs fastest</th></tr>\n",
         );
-        let owned: Vec<Cell> = cells.iter().map(|&c| c.clone()).collect();
-        for group in groups(&owned) {
+        for group in groups(cells.iter().copied()) {
             for cell in &group {
                 let median = cell.median();
                 let _ = writeln!(
@@ -93,7 +92,7 @@ pub fn page(
                     cell.threads,
                     escape(cell.map.label()),
                     median / 1e6,
-                    1e9 / median * cell.threads as f64,
+                    cell.ns_per_op(),
                     cell.spread() * 100.0,
                     cell.paired_ratio(group[0])
                 );

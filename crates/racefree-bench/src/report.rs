@@ -8,7 +8,7 @@ use crate::memory::Footprint;
 use crate::suite::{Cell, Plan, Results};
 
 /// The cells of one workload at one thread count, fastest first.
-pub(crate) fn groups(cells: &[Cell]) -> Vec<Vec<&Cell>> {
+pub(crate) fn groups<'a>(cells: impl IntoIterator<Item = &'a Cell>) -> Vec<Vec<&'a Cell>> {
     let mut groups: Vec<Vec<&Cell>> = Vec::new();
     for cell in cells {
         match groups.last_mut() {
@@ -170,7 +170,7 @@ pub fn markdown(results: &Results, plan: &Plan, machine: &Machine) -> String {
                 cell.threads,
                 cell.map.label(),
                 median / 1e6,
-                1e9 / median * cell.threads as f64,
+                cell.ns_per_op(),
                 cell.spread() * 100.0,
                 cell.paired_ratio(fastest),
                 bytes_per_entry(&results.memory, cell.map),
@@ -222,7 +222,7 @@ pub fn json(results: &Results, plan: &Plan, machine: &Machine) -> serde_json::Va
                     "map": cell.map.label(),
                     "ops_per_sec_runs": cell.ops_per_sec,
                     "ops_per_sec_median": median,
-                    "ns_per_op_per_thread": 1e9 / median * cell.threads as f64,
+                    "ns_per_op_per_thread": cell.ns_per_op(),
                     "spread": cell.spread(),
                     "vs_fastest": cell.paired_ratio(fastest),
                 })

@@ -14,18 +14,16 @@ use crate::adapter::BenchMap;
 use crate::datum::Datum;
 use crate::distribution::Distribution;
 use crate::timing::time_threads;
-use crate::workload::{Op, Size, Workload, drive, plan};
+use crate::workload::{Op, Size, Workload, drive, plan, scramble};
 
 /// Key draws per thread, replayed in a loop: drawing a Zipf sample costs
 /// more than a map operation, so draws are made before timing starts.
 const DRAWS: usize = 1 << 16;
 
-/// splitmix64's finaliser: scatters key indexes over u64.
+/// Scatters key indexes over u64 (salted, so they differ from the fresh
+/// keys' numbers).
 fn scatter(i: u64) -> u64 {
-    let mut x = i ^ 0x2545_f491_4f6c_dd1d;
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
+    scramble(i ^ 0x2545_f491_4f6c_dd1d)
 }
 
 /// Whether key `i` is inserted before timing: a scattered choice, so the

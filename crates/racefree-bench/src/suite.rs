@@ -84,6 +84,12 @@ impl Cell {
         median(self.ops_per_sec.clone())
     }
 
+    /// Nanoseconds per operation for one thread: the median run's time
+    /// spread over its threads.
+    pub fn ns_per_op(&self) -> f64 {
+        1e9 / self.median() * self.threads as f64
+    }
+
     /// (max - min) / median: how much the runs disagreed.
     pub fn spread(&self) -> f64 {
         let max = self.ops_per_sec.iter().copied().fold(f64::MIN, f64::max);

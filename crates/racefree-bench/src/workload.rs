@@ -205,6 +205,14 @@ pub(crate) fn drive(budget: Budget, threads: usize, mut op: impl FnMut(u64)) -> 
     }
 }
 
+/// splitmix64's finaliser: a bijection on u64 that makes consecutive
+/// numbers look random to a hasher.
+pub(crate) fn scramble(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
 /// The 100-slot operation array for `mix`, shuffled once with a fixed seed.
 pub(crate) fn plan(mix: Mix) -> Vec<Op> {
     let mut ops = Vec::with_capacity(100);
