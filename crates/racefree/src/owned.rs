@@ -145,6 +145,30 @@ impl<K: Hash + Eq, V, S: BuildHasher> Table<K, V, S> {
         }
         self.len.store(len, Release);
     }
+
+    /// `update` on the owner, for the blocking and async calls alike.
+    fn update<Q>(&mut self, key: &Q, mut f: impl FnMut(&V) -> V) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        match self.map.get_mut(key) {
+            Some(value) => {
+                *value = f(value);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `compute` on the owner, for the blocking and async calls alike.
+    fn compute(&mut self, key: K, mut f: impl FnMut(Option<&V>) -> Action<V>) -> Option<V> {
+        match f(self.map.get(&key)) {
+            Action::Keep => None,
+            Action::Set(value) => self.map.insert(key, value),
+            Action::Remove => self.map.remove(&key),
+        }
+    }
 }
 
 /// The owner thread: serves requests until every handle is gone.
@@ -473,30 +497,20 @@ where
         })
     }
 
-    fn update<Q, F>(&self, key: &Q, mut f: F) -> bool
+    fn update<Q, F>(&self, key: &Q, f: F) -> bool
     where
         K: Borrow<Q>,
         Q: Hash + Eq + Sync + ?Sized,
         F: FnMut(&V) -> V + Send,
     {
-        self.call("update", |t| match t.map.get_mut(key) {
-            Some(value) => {
-                *value = f(value);
-                true
-            }
-            None => false,
-        })
+        self.call("update", |t| t.update(key, f))
     }
 
-    fn compute<F>(&self, key: K, mut f: F) -> Option<V>
+    fn compute<F>(&self, key: K, f: F) -> Option<V>
     where
         F: FnMut(Option<&V>) -> Action<V> + Send,
     {
-        self.call("compute", |t| match f(t.map.get(&key)) {
-            Action::Keep => None,
-            Action::Set(value) => t.map.insert(key, value),
-            Action::Remove => t.map.remove(&key),
-        })
+        self.call("compute", |t| t.compute(key, f))
     }
 
     fn for_each<F>(&self, mut f: F)

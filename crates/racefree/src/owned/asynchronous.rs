@@ -115,28 +115,18 @@ where
     }
 
     /// [`update`](crate::ConcurrentMap::update), awaited.
-    pub async fn update_async(&self, key: K, mut f: impl FnMut(&V) -> V + Send + 'static) -> bool {
-        self.call_async("update_async", move |t| match t.map.get_mut(&key) {
-            Some(value) => {
-                *value = f(value);
-                true
-            }
-            None => false,
-        })
-        .await
+    pub async fn update_async(&self, key: K, f: impl FnMut(&V) -> V + Send + 'static) -> bool {
+        self.call_async("update_async", move |t| t.update(&key, f))
+            .await
     }
 
     /// [`compute`](crate::ConcurrentMap::compute), awaited.
     pub async fn compute_async(
         &self,
         key: K,
-        mut f: impl FnMut(Option<&V>) -> Action<V> + Send + 'static,
+        f: impl FnMut(Option<&V>) -> Action<V> + Send + 'static,
     ) -> Option<V> {
-        self.call_async("compute_async", move |t| match f(t.map.get(&key)) {
-            Action::Keep => None,
-            Action::Set(value) => t.map.insert(key, value),
-            Action::Remove => t.map.remove(&key),
-        })
-        .await
+        self.call_async("compute_async", move |t| t.compute(key, f))
+            .await
     }
 }
