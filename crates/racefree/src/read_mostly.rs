@@ -220,9 +220,9 @@ where
     }
 
     fn insert(&self, key: K, value: V) -> Option<V> {
-        // No closure runs: no re-entrancy scope needed.
-        let hash = self.locate("insert", &key);
-        self.trie.insert(hash, key, value)
+        self.modify("insert", KeyArg::Owned(key), |old| {
+            (Change::Set(value), old.cloned())
+        })
     }
 
     fn get_or_insert(&self, key: K, value: V) -> (V, bool)

@@ -221,9 +221,14 @@ impl<K, V> Trie<K, V> {
         match (change, found) {
             (Change::Keep, _) | (Change::Remove, None) => {}
             (Change::Set(value), Some(old)) => {
+                // A call that owns its key stores it; others copy the old one.
+                let key = match key {
+                    KeyArg::Owned(key) => key,
+                    KeyArg::Borrowed(_) => old.key.clone(),
+                };
                 let new = Box::into_raw(Box::new(Entry {
                     hash,
-                    key: old.key.clone(),
+                    key,
                     value,
                     overflow: AtomicPtr::new(old.overflow.load(Relaxed)),
                 }));
@@ -258,53 +263,6 @@ impl<K, V> Trie<K, V> {
             unsafe { guard.retire(found_ptr) };
         }
         result
-    }
-
-    /// Stores `value` for `key`, returning a clone of the value it
-    /// replaces: [`modify`](Self::modify)'s common case, with the entry
-    /// built before the lock is taken, so the lock is held only to link it.
-    pub(crate) fn insert(&self, hash: u64, key: K, value: V) -> Option<V>
-    where
-        K: Eq,
-        V: Clone,
-    {
-        let guard = self.collector.enter();
-        let new = Box::into_raw(Box::new(Entry {
-            hash,
-            key,
-            value,
-            overflow: AtomicPtr::new(ptr::null_mut()),
-        }));
-        // SAFETY: not shared until linked below.
-        let key = unsafe { &(*new).key };
-        let (node, dead) = self.lock_holder(hash, &guard);
-        let slot = node.slot(hash);
-        let head = slot.load(Acquire);
-        // Under the node's lock, which every writer of this slot holds, the
-        // slot holds a chain or nothing (`lock_holder` checked).
-        let (previous, found_ptr) = find(head.cast::<Entry<K, V>>(), hash, key, &guard);
-        // SAFETY: loaded under `guard`.
-        let found = unsafe { found_ptr.as_ref() };
-        match found {
-            Some(old) => {
-                // SAFETY: not shared until linked.
-                unsafe { (*new).overflow.store(old.overflow.load(Relaxed), Relaxed) };
-                link(slot, previous, new);
-            }
-            None => {
-                // SAFETY: `head` was read under the lock and is not an inner node.
-                unsafe { insert(node, slot, head, new) };
-                self.len.fetch_add(1, Relaxed);
-            }
-        }
-        drop(dead);
-        found.map(|old| {
-            let value = old.value.clone();
-            // SAFETY: unlinked above under the lock, by this call only, so
-            // retired once; `guard` still protects it for the clone above.
-            unsafe { guard.retire(found_ptr) };
-            value
-        })
     }
 
     /// The live node whose slot holds `hash`, locked. Slots only ever
