@@ -1,0 +1,197 @@
+//! Configures a [`Cache`].
+
+use std::fmt;
+use std::hash::{BuildHasher, Hash};
+use std::marker::PhantomData;
+use std::thread;
+
+use racefree::DefaultHashBuilder;
+
+use crate::cache::{Cache, Listener, Weigher};
+use crate::policy::{DefaultPolicy, Policy};
+use crate::removal::RemovalCause;
+
+/// Each shard holds at least this much capacity by default, so that a
+/// small cache keeps enough entries per policy to judge them.
+const MIN_SHARE: u64 = 64;
+
+/// Configures a [`Cache`]; made by [`Cache::builder`].
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct CacheBuilder<K, V, P = DefaultPolicy, S = DefaultHashBuilder> {
+    capacity: u64,
+    shards: Option<usize>,
+    hasher: S,
+    weigher: Option<Weigher<K, V>>,
+    listener: Option<Listener<K, V>>,
+    policy: PhantomData<fn() -> P>,
+}
+
+/// Why a [`CacheBuilder`] could not build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The capacity was 0.
+    ZeroCapacity,
+    /// `shards(0)` was asked for.
+    ZeroShards,
+    /// More shards than capacity: some shard could hold nothing.
+    ShardsExceedCapacity {
+        /// The shard count, rounded up to a power of two.
+        shards: usize,
+        /// The capacity asked for.
+        capacity: u64,
+    },
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ZeroCapacity => write!(
+                f,
+                "the capacity must be at least 1: a cache of capacity 0 would store nothing"
+            ),
+            Self::ZeroShards => write!(f, "the shard count must be at least 1"),
+            Self::ShardsExceedCapacity { shards, capacity } => write!(
+                f,
+                "{shards} shards cannot share a capacity of {capacity}: each shard needs at least 1; \
+                 ask for fewer shards or a larger capacity"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+impl<K, V> CacheBuilder<K, V> {
+    pub(crate) fn new(capacity: u64) -> Self {
+        Self {
+            capacity,
+            shards: None,
+            hasher: DefaultHashBuilder::default(),
+            weigher: None,
+            listener: None,
+            policy: PhantomData,
+        }
+    }
+}
+
+impl<K, V, P, S> CacheBuilder<K, V, P, S> {
+    /// Splits the cache into `shards` independently locked parts (rounded
+    /// up to a power of two). The default is 4 per core, fewer for small
+    /// capacities so that each shard holds at least 64.
+    pub fn shards(mut self, shards: usize) -> Self {
+        self.shards = Some(shards);
+        self
+    }
+
+    /// Counts each entry as `weigher(key, value)` against the capacity
+    /// instead of 1, for a cache bounded in bytes. Called once per stored
+    /// value, with no lock held.
+    pub fn weigher(mut self, weigher: impl Fn(&K, &V) -> u64 + Send + Sync + 'static) -> Self {
+        self.weigher = Some(Box::new(weigher));
+        self
+    }
+
+    /// Calls `listener` exactly once for every entry that leaves the cache,
+    /// with the reason, after the shard's lock is released (so it may call
+    /// the cache).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use racefree_cache::{Cache, RemovalCause};
+    ///
+    /// let log = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = Arc::clone(&log);
+    /// let cache = Cache::builder(10)
+    ///     .eviction_listener(move |key, _value, cause| seen.lock().unwrap().push((key, cause)))
+    ///     .build()?;
+    /// cache.insert("a", 1);
+    /// cache.insert("a", 2);
+    /// cache.remove("a");
+    /// assert_eq!(*log.lock().unwrap(), [("a", RemovalCause::Replaced), ("a", RemovalCause::Explicit)]);
+    /// # Ok::<(), racefree_cache::BuildError>(())
+    /// ```
+    pub fn eviction_listener(
+        mut self,
+        listener: impl Fn(K, V, RemovalCause) + Send + Sync + 'static,
+    ) -> Self {
+        self.listener = Some(Box::new(listener));
+        self
+    }
+
+    /// Hashes keys with `hasher` instead of the default.
+    pub fn hasher<S2>(self, hasher: S2) -> CacheBuilder<K, V, P, S2> {
+        CacheBuilder {
+            capacity: self.capacity,
+            shards: self.shards,
+            hasher,
+            weigher: self.weigher,
+            listener: self.listener,
+            policy: PhantomData,
+        }
+    }
+
+    /// Uses eviction policy `P2` instead of the default
+    /// ([`TinyLfu`](crate::policy::TinyLfu)).
+    pub fn policy<P2: Policy>(self) -> CacheBuilder<K, V, P2, S> {
+        CacheBuilder {
+            capacity: self.capacity,
+            shards: self.shards,
+            hasher: self.hasher,
+            weigher: self.weigher,
+            listener: self.listener,
+            policy: PhantomData,
+        }
+    }
+
+    /// Builds the cache, or says what is wrong with the settings.
+    pub fn build(self) -> Result<Cache<K, V, P, S>, BuildError>
+    where
+        K: Hash + Eq + Clone,
+        V: Clone,
+        P: Policy,
+        S: BuildHasher,
+    {
+        if self.capacity == 0 {
+            return Err(BuildError::ZeroCapacity);
+        }
+        let shards = match self.shards {
+            Some(0) => return Err(BuildError::ZeroShards),
+            Some(shards) => shards.next_power_of_two(),
+            None => {
+                let cores = thread::available_parallelism().map_or(1, |n| n.get());
+                let wanted = (4 * cores).next_power_of_two() as u64;
+                let most = (self.capacity / MIN_SHARE).max(1);
+                // The largest power of two within both.
+                1 << wanted.min(most).ilog2()
+            }
+        };
+        if shards as u64 > self.capacity {
+            return Err(BuildError::ShardsExceedCapacity {
+                shards,
+                capacity: self.capacity,
+            });
+        }
+        Ok(Cache::from_parts(
+            self.capacity,
+            shards,
+            self.hasher,
+            self.weigher,
+            self.listener,
+        ))
+    }
+}
+
+impl<K, V, P, S: fmt::Debug> fmt::Debug for CacheBuilder<K, V, P, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CacheBuilder")
+            .field("capacity", &self.capacity)
+            .field("shards", &self.shards)
+            .field("hasher", &self.hasher)
+            .field("weigher", &self.weigher.is_some())
+            .field("listener", &self.listener.is_some())
+            .finish()
+    }
+}

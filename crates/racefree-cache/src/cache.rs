@@ -1,0 +1,614 @@
+//! The concurrent cache: shards of single-threaded stores, each behind
+//! its own lock, with single-flight loading and an eviction listener.
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::hash::{BuildHasher, Hash};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crossbeam_utils::CachePadded;
+use hashbrown::HashTable;
+use parking_lot::Mutex;
+use racefree::DefaultHashBuilder;
+
+use crate::builder::CacheBuilder;
+use crate::flight::{Flight, Outcome};
+use crate::policy::{DefaultPolicy, Policy};
+use crate::reentry;
+use crate::removal::RemovalCause;
+use crate::stats::{CacheStats, Counters};
+use crate::store::{Removed, Store};
+
+pub(crate) type Weigher<K, V> = Box<dyn Fn(&K, &V) -> u64 + Send + Sync>;
+pub(crate) type Listener<K, V> = Box<dyn Fn(K, V, RemovalCause) + Send + Sync>;
+
+/// A bounded concurrent cache.
+///
+/// Holds at most its capacity: entries count 1 each, or what the
+/// [weigher](CacheBuilder::weigher) says. When full, the
+/// [policy](crate::policy) chooses what leaves; the default, W-TinyLFU, had
+/// the best hit ratio in racefree-bench's comparison.
+///
+/// Values come out by clone (wrap large values in an [`Arc`]). No method
+/// returns a guard, and no user code runs under a lock except
+/// [`retain`](Self::retain)'s predicate, which panics rather than deadlock
+/// if it calls the cache.
+///
+/// # Bound
+///
+/// The capacity is split evenly over the shards, and each shard keeps
+/// within its share at every moment, so the cache never holds more than
+/// its capacity. The cost: when keys fall unevenly on the shards, a full
+/// shard evicts while another has room, so the cache may hold somewhat
+/// less. Make a cache with [`shards(1)`](CacheBuilder::shards) for an exact
+/// single policy over the whole capacity.
+///
+/// # Example
+///
+/// ```
+/// use racefree_cache::Cache;
+///
+/// let cache = Cache::new(2);
+/// cache.insert("a", 1);
+/// cache.insert("b", 2);
+/// assert_eq!(cache.get("a"), Some(1));
+/// cache.insert("c", 3); // evicts one entry
+/// assert_eq!(cache.len(), 2);
+///
+/// // Loads on a miss, once, however many threads miss at the same time.
+/// assert_eq!(cache.get_or_insert_with("d", || 4), 4);
+/// assert_eq!(cache.stats().misses, 1);
+/// ```
+pub struct Cache<K, V, P = DefaultPolicy, S = DefaultHashBuilder> {
+    shards: Box<[CachePadded<Shard<K, V, P>>]>,
+    hasher: S,
+    weigher: Option<Weigher<K, V>>,
+    listener: Option<Listener<K, V>>,
+    /// The total capacity, split over the shards.
+    capacity: AtomicU64,
+}
+
+struct Shard<K, V, P> {
+    state: Mutex<State<K, V, P>>,
+    counters: Counters,
+    /// Copies of the store's length and weight, written under the lock, so
+    /// `len` and `weight` take none.
+    len: AtomicU64,
+    weight: AtomicU64,
+}
+
+struct State<K, V, P> {
+    store: Store<K, V, P>,
+    /// Keys whose loader is running.
+    flights: HashTable<Pending<K, V>>,
+}
+
+struct Pending<K, V> {
+    hash: u64,
+    key: K,
+    flight: Arc<Flight<V>>,
+}
+
+/// Splits `total` over `shards` as evenly as possible.
+fn share(total: u64, shards: usize, shard: usize) -> u64 {
+    let shards = shards as u64;
+    total / shards + u64::from((shard as u64) < total % shards)
+}
+
+impl<K: Hash + Eq + Clone, V: Clone> Cache<K, V> {
+    /// A cache of at most `capacity` entries with the default policy and
+    /// hasher. [`Cache::builder`] sets the rest.
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is 0: such a cache would store nothing. Use
+    /// [`Cache::builder`] to get an error instead.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let cache: racefree_cache::Cache<u64, String> = racefree_cache::Cache::new(10_000);
+    /// assert_eq!(cache.capacity(), 10_000);
+    /// ```
+    pub fn new(capacity: u64) -> Self {
+        Self::builder(capacity)
+            .build()
+            .unwrap_or_else(|error| panic!("Cache::new({capacity}): {error}"))
+    }
+
+    /// Starts a cache of `capacity` (entries, or weight with a weigher).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use racefree_cache::{Cache, policy::S3Fifo};
+    ///
+    /// // At most 1 MiB of values, by their length.
+    /// let cache: Cache<u32, Vec<u8>, S3Fifo> = Cache::builder(1 << 20)
+    ///     .weigher(|_key, value: &Vec<u8>| value.len() as u64)
+    ///     .policy::<S3Fifo>()
+    ///     .build()?;
+    /// cache.insert(1, vec![0; 1000]);
+    /// assert_eq!(cache.weight(), 1000);
+    /// # Ok::<(), racefree_cache::BuildError>(())
+    /// ```
+    pub fn builder(capacity: u64) -> CacheBuilder<K, V> {
+        CacheBuilder::new(capacity)
+    }
+}
+
+impl<K, V, P, S> Cache<K, V, P, S>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    P: Policy,
+    S: BuildHasher,
+{
+    pub(crate) fn from_parts(
+        capacity: u64,
+        shards: usize,
+        hasher: S,
+        weigher: Option<Weigher<K, V>>,
+        listener: Option<Listener<K, V>>,
+    ) -> Self {
+        let shards = (0..shards)
+            .map(|i| {
+                CachePadded::new(Shard {
+                    state: Mutex::new(State {
+                        store: Store::new(share(capacity, shards, i)),
+                        flights: HashTable::new(),
+                    }),
+                    counters: Counters::default(),
+                    len: AtomicU64::new(0),
+                    weight: AtomicU64::new(0),
+                })
+            })
+            .collect();
+        Self {
+            shards,
+            hasher,
+            weigher,
+            listener,
+            capacity: AtomicU64::new(capacity),
+        }
+    }
+
+    /// The address identifies the cache to the re-entrancy check.
+    fn id(&self) -> usize {
+        (self as *const Self).addr()
+    }
+
+    fn shard(&self, hash: u64) -> &Shard<K, V, P> {
+        // The high bits: hashbrown uses the low ones for its buckets.
+        &self.shards[(hash >> 40) as usize & (self.shards.len() - 1)]
+    }
+
+    fn weigh(&self, key: &K, value: &V) -> u64 {
+        self.weigher
+            .as_ref()
+            .map_or(1, |weigher| weigher(key, value))
+    }
+
+    /// Runs `f` on a shard under its lock, then tells the listener about
+    /// what left, with the lock released.
+    fn with_shard<R>(
+        &self,
+        shard: &Shard<K, V, P>,
+        f: impl FnOnce(&mut State<K, V, P>, &Counters, &mut Removed<K, V>) -> R,
+    ) -> R {
+        let mut removed = Removed::new();
+        let result = {
+            let mut state = shard.state.lock();
+            let result = f(&mut state, &shard.counters, &mut removed);
+            let evicted = removed
+                .iter()
+                .filter(|(_, _, cause)| *cause == RemovalCause::Size)
+                .count();
+            shard.counters.evicted(evicted as u64);
+            shard.len.store(state.store.len() as u64, Relaxed);
+            shard.weight.store(state.store.weight(), Relaxed);
+            result
+        };
+        self.notify(removed);
+        result
+    }
+
+    fn notify(&self, removed: Removed<K, V>) {
+        if let Some(listener) = &self.listener {
+            for (key, value, cause) in removed {
+                listener(key, value, cause);
+            }
+        }
+    }
+
+    /// The value of `key`, cloned, counting a hit or a miss.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let cache = racefree_cache::Cache::new(100);
+    /// cache.insert("k".to_string(), 1);
+    /// assert_eq!(cache.get("k"), Some(1));
+    /// assert_eq!(cache.get("other"), None);
+    /// ```
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        reentry::check(self.id(), "get");
+        let hash = self.hasher.hash_one(key);
+        let shard = self.shard(hash);
+        let mut state = shard.state.lock();
+        let found = state.store.get(hash, key).cloned();
+        match found {
+            Some(_) => shard.counters.hit(),
+            None => shard.counters.miss(),
+        }
+        found
+    }
+
+    /// Whether `key` is cached; counts neither a hit nor a miss, and does
+    /// not tell the policy.
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        reentry::check(self.id(), "contains_key");
+        let hash = self.hasher.hash_one(key);
+        self.shard(hash)
+            .state
+            .lock()
+            .store
+            .peek(hash, key)
+            .is_some()
+    }
+
+    /// Stores `value` under `key`; the listener gets a replaced value with
+    /// [`RemovalCause::Replaced`] and anything evicted to make room with
+    /// [`RemovalCause::Size`].
+    ///
+    /// An entry that weighs more than a shard's share of the capacity is
+    /// not stored; the listener gets it at once, as `Size`.
+    pub fn insert(&self, key: K, value: V) {
+        reentry::check(self.id(), "insert");
+        let weight = self.weigh(&key, &value);
+        let hash = self.hasher.hash_one(&key);
+        self.with_shard(self.shard(hash), |state, counters, removed| {
+            state.store.insert(hash, key, value, weight, removed);
+            counters.inserted();
+        });
+    }
+
+    /// Removes `key` and returns its value; the listener gets it too, as
+    /// [`RemovalCause::Explicit`] (with a clone, as the caller has the
+    /// value).
+    #[doc(alias = "invalidate")]
+    pub fn remove<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        reentry::check(self.id(), "remove");
+        let hash = self.hasher.hash_one(key);
+        let with_listener = self.listener.is_some();
+        self.with_shard(self.shard(hash), |state, _, removed| {
+            let (key, value) = state.store.remove(hash, key)?;
+            if with_listener {
+                removed.push((key, value.clone(), RemovalCause::Explicit));
+            }
+            Some(value)
+        })
+    }
+
+    /// The value of `key`, or the value `load` returns, which is then
+    /// cached. However many threads miss `key` at the same moment, one runs
+    /// its `load`; the others wait for its value (single flight).
+    ///
+    /// If `load` panics, the panic goes to its caller, and the callers that
+    /// were waiting retry: one of them runs its own `load`. No lock is held
+    /// while `load` runs, so it may use the cache (except to load the same
+    /// key, which would wait for itself).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// let cache = racefree_cache::Cache::new(100);
+    /// let loads = AtomicUsize::new(0);
+    /// std::thread::scope(|s| {
+    ///     for _ in 0..4 {
+    ///         s.spawn(|| {
+    ///             let value = cache.get_or_insert_with("config", || {
+    ///                 loads.fetch_add(1, Ordering::Relaxed);
+    ///                 "loaded".to_string()
+    ///             });
+    ///             assert_eq!(value, "loaded");
+    ///         });
+    ///     }
+    /// });
+    /// assert_eq!(loads.load(Ordering::Relaxed), 1);
+    /// ```
+    pub fn get_or_insert_with(&self, key: K, load: impl FnOnce() -> V) -> V {
+        match self.try_get_or_insert_with(key, || Ok::<V, std::convert::Infallible>(load())) {
+            Ok(value) => value,
+            Err(never) => match *never {},
+        }
+    }
+
+    /// Like [`get_or_insert_with`](Self::get_or_insert_with), for a
+    /// loader that can fail. An error is not cached: the loader's caller
+    /// and the callers waiting on it get the same error, as an `Arc`, and
+    /// the next call loads again. (A waiting caller whose loader had an
+    /// error of another type, or panicked, retries.)
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let cache = racefree_cache::Cache::new(100);
+    /// let failed = cache.try_get_or_insert_with(1, || Err::<u32, _>("backend down"));
+    /// assert_eq!(*failed.unwrap_err(), "backend down");
+    /// assert_eq!(cache.try_get_or_insert_with(1, || Ok::<_, &str>(7)), Ok(7));
+    /// ```
+    pub fn try_get_or_insert_with<E>(
+        &self,
+        key: K,
+        load: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, Arc<E>>
+    where
+        E: Send + Sync + 'static,
+    {
+        reentry::check(self.id(), "try_get_or_insert_with");
+        let hash = self.hasher.hash_one(&key);
+        let shard = self.shard(hash);
+        loop {
+            let mut state = shard.state.lock();
+            if let Some(value) = state.store.get(hash, &key) {
+                let value = value.clone();
+                shard.counters.hit();
+                return Ok(value);
+            }
+            shard.counters.miss();
+            if let Some(pending) = state.flights.find(hash, |p| p.key == key) {
+                let flight = Arc::clone(&pending.flight);
+                drop(state);
+                match flight.wait() {
+                    Outcome::Loaded(value) => return Ok(value),
+                    Outcome::Failed(Some(error)) => match error.downcast::<E>() {
+                        Ok(error) => return Err(error),
+                        Err(_) => continue,
+                    },
+                    Outcome::Failed(None) => continue,
+                }
+            }
+            let flight = Flight::new();
+            state.flights.insert_unique(
+                hash,
+                Pending {
+                    hash,
+                    key: key.clone(),
+                    flight: Arc::clone(&flight),
+                },
+                |p| p.hash,
+            );
+            drop(state);
+            return self.lead(shard, hash, key, &flight, load);
+        }
+    }
+
+    /// Runs the loader of a flight this call registered, stores its value,
+    /// and wakes the waiters, also when the loader panics.
+    fn lead<E>(
+        &self,
+        shard: &Shard<K, V, P>,
+        hash: u64,
+        key: K,
+        flight: &Flight<V>,
+        load: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, Arc<E>>
+    where
+        E: Send + Sync + 'static,
+    {
+        let outcome = panic::catch_unwind(AssertUnwindSafe(load));
+        let weight = match &outcome {
+            Ok(Ok(value)) => self.weigh(&key, value),
+            _ => 0,
+        };
+        self.with_shard(shard, |state, counters, removed| {
+            if let Ok(pending) = state.flights.find_entry(hash, |p| p.key == key) {
+                pending.remove();
+            }
+            if let Ok(Ok(value)) = &outcome {
+                state
+                    .store
+                    .insert(hash, key, value.clone(), weight, removed);
+                counters.inserted();
+            }
+        });
+        match outcome {
+            Ok(Ok(value)) => {
+                flight.finish(Outcome::Loaded(value.clone()));
+                Ok(value)
+            }
+            Ok(Err(error)) => {
+                let error = Arc::new(error);
+                flight.finish(Outcome::Failed(Some(error.clone())));
+                Err(error)
+            }
+            Err(payload) => {
+                flight.finish(Outcome::Failed(None));
+                panic::resume_unwind(payload)
+            }
+        }
+    }
+
+    /// Keeps only the entries for which `keep` returns true; the listener
+    /// gets the others as [`RemovalCause::Explicit`]. Also known as
+    /// invalidating by predicate.
+    ///
+    /// `keep` runs under a shard's lock, one shard at a time: calling the
+    /// same cache from it panics (it would deadlock).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let cache = racefree_cache::Cache::new(100);
+    /// for user in 0..10 {
+    ///     cache.insert(user, format!("profile {user}"));
+    /// }
+    /// cache.retain(|user, _| user % 2 == 0);
+    /// assert_eq!(cache.len(), 5);
+    /// ```
+    #[doc(alias = "invalidate_entries_if")]
+    pub fn retain(&self, mut keep: impl FnMut(&K, &V) -> bool) {
+        reentry::check(self.id(), "retain");
+        for shard in self.shards.iter() {
+            self.with_shard(shard, |state, _, removed| {
+                let _scope = reentry::enter(self.id());
+                state.store.retain(&mut keep, removed);
+            });
+        }
+    }
+
+    /// Removes every entry; the listener gets each as
+    /// [`RemovalCause::Explicit`].
+    #[doc(alias = "invalidate_all")]
+    pub fn clear(&self) {
+        reentry::check(self.id(), "clear");
+        for shard in self.shards.iter() {
+            self.with_shard(shard, |state, _, removed| state.store.clear(removed));
+        }
+    }
+
+    /// Changes the capacity; a smaller one evicts at once (listener cause
+    /// [`RemovalCause::Size`]).
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is less than the number of shards, which would leave a
+    /// shard unable to hold anything.
+    pub fn set_capacity(&self, capacity: u64) {
+        reentry::check(self.id(), "set_capacity");
+        let shards = self.shards.len();
+        assert!(
+            capacity >= shards as u64,
+            "Cache::set_capacity({capacity}): the capacity must be at least the number of shards ({shards})"
+        );
+        self.capacity.store(capacity, Relaxed);
+        for (i, shard) in self.shards.iter().enumerate() {
+            self.with_shard(shard, |state, _, removed| {
+                state
+                    .store
+                    .set_capacity(share(capacity, shards, i), removed)
+            });
+        }
+    }
+
+    /// Visits every entry with clones taken one shard at a time, so no lock
+    /// is held while the iterator is in use; entries written meanwhile may
+    /// or may not be seen.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let cache = racefree_cache::Cache::new(100);
+    /// cache.insert(1, "one");
+    /// cache.insert(2, "two");
+    /// let mut keys: Vec<_> = cache.iter().map(|(key, _)| key).collect();
+    /// keys.sort();
+    /// assert_eq!(keys, [1, 2]);
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = (K, V)> + '_ {
+        reentry::check(self.id(), "iter");
+        self.shards.iter().flat_map(|shard| {
+            let state = shard.state.lock();
+            state
+                .store
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<Vec<_>>()
+        })
+    }
+
+    /// The counters: hits, misses, insertions and evictions. Takes no lock.
+    pub fn stats(&self) -> CacheStats {
+        let mut stats = CacheStats::default();
+        for shard in self.shards.iter() {
+            shard.counters.add_to(&mut stats);
+        }
+        stats
+    }
+
+    /// The number of entries. Takes no lock; exact when no call runs.
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| shard.len.load(Relaxed) as usize)
+            .sum()
+    }
+
+    /// Whether the cache holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The total weight of the entries (their number, without a weigher).
+    pub fn weight(&self) -> u64 {
+        self.shards
+            .iter()
+            .map(|shard| shard.weight.load(Relaxed))
+            .sum()
+    }
+
+    /// The capacity: the most weight the cache holds.
+    pub fn capacity(&self) -> u64 {
+        self.capacity.load(Relaxed)
+    }
+
+    /// How many independently locked shards the capacity is split over.
+    pub fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// The policy's name, for reports ("W-TinyLFU").
+    pub fn policy_name(&self) -> &'static str {
+        <P as crate::policy::sealed::Policy>::NAME
+    }
+}
+
+impl<K, V, P, S> Extend<(K, V)> for Cache<K, V, P, S>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    P: Policy,
+    S: BuildHasher,
+{
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        for (key, value) in iter {
+            self.insert(key, value);
+        }
+    }
+}
+
+impl<K, V, P, S> fmt::Debug for Cache<K, V, P, S>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    P: Policy,
+    S: BuildHasher,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cache")
+            .field("policy", &self.policy_name())
+            .field("len", &self.len())
+            .field("weight", &self.weight())
+            .field("capacity", &self.capacity())
+            .field("shards", &self.shard_count())
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}

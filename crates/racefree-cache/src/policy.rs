@@ -1,0 +1,73 @@
+//! Eviction policies: which entry leaves when a shard is full.
+//!
+//! Each policy is single-threaded and knows nothing of locks: a
+//! [`Store`](crate::Store) drives one, and the concurrent
+//! [`Cache`](crate::Cache) puts a lock around each of its shards' stores
+//! (quick_cache's layout). That keeps every policy testable on its own and
+//! lets the hit-ratio benchmark replay traces through each of them.
+//!
+//! | policy | on a hit | on eviction | from |
+//! |---|---|---|---|
+//! | [`Lru`] | moves the entry to the head | the tail | the baseline |
+//! | [`Sieve`] | sets a visited bit | a hand sweeps from the tail, clearing bits, and takes the first unvisited entry | Zhang et al., NSDI '24 |
+//! | [`S3Fifo`] | bumps a 2-bit counter | a small FIFO for new entries, a main FIFO with reinsertion, a ghost FIFO of recently evicted hashes | Yang et al., SOSP '23 |
+//! | [`TinyLfu`] | counts the key in a frequency sketch and moves the entry | a 1 % LRU window, then an SLRU main area that admits a newcomer only if the sketch says it is more frequent than the entry it would evict | Einziger et al., "TinyLFU" (2017); Caffeine's W-TinyLFU |
+//!
+//! racefree-bench's `cache` command compares their hit ratios on Zipf
+//! keys, a real trace and a scan mix; `BENCHMARKS.md` has the figures that
+//! chose [`DefaultPolicy`].
+
+mod lru;
+mod s3_fifo;
+mod sieve;
+mod sketch;
+mod tiny_lfu;
+
+pub use lru::Lru;
+pub use s3_fifo::S3Fifo;
+pub use sieve::Sieve;
+pub use tiny_lfu::TinyLfu;
+
+/// The policy a [`Cache`](crate::Cache) uses unless told otherwise: the
+/// best measured hit ratio across the benchmark's workloads.
+pub type DefaultPolicy = TinyLfu;
+
+/// An eviction policy. Implemented by [`Lru`], [`Sieve`], [`S3Fifo`] and
+/// [`TinyLfu`]; sealed, because its methods work on the store's internals.
+pub trait Policy: sealed::Policy + Send + 'static {}
+
+pub(crate) mod sealed {
+    use crate::node::Nodes;
+
+    /// The policy's side of a store. Entries are slab indices; a policy
+    /// links and unlinks them in its own queues and never frees them.
+    pub trait Policy {
+        /// The policy's name in reports.
+        const NAME: &'static str;
+
+        /// A policy for a store holding at most `capacity` weight.
+        fn with_capacity(capacity: u64) -> Self;
+
+        /// The store's capacity changed.
+        fn set_capacity(&mut self, capacity: u64);
+
+        /// A lookup found entry `i`.
+        fn on_hit<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32);
+
+        /// A lookup of `hash` found nothing.
+        fn on_miss(&mut self, _hash: u64) {}
+
+        /// Entry `i` was just added to the store: link it.
+        fn on_insert<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32);
+
+        /// Entry `i` is leaving the store for a reason of its own: unlink it.
+        fn on_remove<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32);
+
+        /// The store is over capacity: choose an entry to evict, unlink it
+        /// and return it. `None` only when the policy holds no entry.
+        fn evict<K, V>(&mut self, nodes: &mut Nodes<K, V>) -> Option<u32>;
+
+        /// Every entry left the store.
+        fn clear(&mut self);
+    }
+}

@@ -1,0 +1,133 @@
+//! S3-FIFO (Yang, Zhang, Qiu, Yue and Rashmi, "FIFO queues are all you
+//! need for cache eviction", SOSP '23).
+
+use std::collections::VecDeque;
+
+use hashbrown::HashMap;
+use racefree::DefaultHashBuilder;
+
+use super::sealed;
+use crate::node::Nodes;
+use crate::queue::Queue;
+
+const SMALL: u8 = 0;
+const MAIN: u8 = 1;
+
+/// S3-FIFO: new entries enter a small FIFO (10 % of the capacity); those
+/// hit while there move to the main FIFO, the rest leave and their hashes
+/// go to a ghost FIFO. A newcomer whose hash is in the ghost goes straight
+/// to main. Main reinserts entries with a nonzero 2-bit counter,
+/// decrementing it. Hits only bump the counter.
+#[derive(Debug)]
+pub struct S3Fifo {
+    small: Queue,
+    main: Queue,
+    /// Hashes of entries evicted from `small`, oldest first, at most as
+    /// many as the store holds entries; `ghost_counts` indexes them (a hash
+    /// may be there more than once).
+    ghost: VecDeque<u64>,
+    ghost_counts: HashMap<u64, u32, DefaultHashBuilder>,
+    /// The weight `small` may hold before eviction takes from it.
+    small_target: u64,
+}
+
+impl S3Fifo {
+    fn remember(&mut self, hash: u64, limit: usize) {
+        self.ghost.push_back(hash);
+        *self.ghost_counts.entry(hash).or_default() += 1;
+        while self.ghost.len() > limit.max(1) {
+            let old = self.ghost.pop_front().expect("ghost is not empty");
+            self.forget(old);
+        }
+    }
+
+    /// Removes one record of `hash`; whether there was one.
+    fn forget(&mut self, hash: u64) -> bool {
+        match self.ghost_counts.get_mut(&hash) {
+            Some(1) => {
+                self.ghost_counts.remove(&hash);
+                true
+            }
+            Some(n) => {
+                *n -= 1;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl super::Policy for S3Fifo {}
+
+impl sealed::Policy for S3Fifo {
+    const NAME: &'static str = "S3-FIFO";
+
+    fn with_capacity(capacity: u64) -> Self {
+        Self {
+            small: Queue::default(),
+            main: Queue::default(),
+            ghost: VecDeque::new(),
+            ghost_counts: HashMap::default(),
+            small_target: (capacity / 10).max(1),
+        }
+    }
+
+    fn set_capacity(&mut self, capacity: u64) {
+        self.small_target = (capacity / 10).max(1);
+    }
+
+    fn on_hit<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) {
+        let node = &mut nodes[i as usize];
+        node.freq = (node.freq + 1).min(3);
+    }
+
+    fn on_insert<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) {
+        nodes[i as usize].freq = 0;
+        // A ghost hit leaves its record: the ghost FIFO ages it out.
+        if self.ghost_counts.contains_key(&nodes[i as usize].hash) {
+            self.main.push_head(nodes, i, MAIN);
+        } else {
+            self.small.push_head(nodes, i, SMALL);
+        }
+    }
+
+    fn on_remove<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) {
+        match nodes[i as usize].queue {
+            SMALL => self.small.unlink(nodes, i),
+            _ => self.main.unlink(nodes, i),
+        }
+    }
+
+    fn evict<K, V>(&mut self, nodes: &mut Nodes<K, V>) -> Option<u32> {
+        loop {
+            let from_small = self.small.weight > self.small_target || self.main.tail().is_none();
+            if let Some(t) = self.small.tail().filter(|_| from_small) {
+                self.small.unlink(nodes, t);
+                if nodes[t as usize].freq > 0 {
+                    nodes[t as usize].freq = 0;
+                    self.main.push_head(nodes, t, MAIN);
+                    continue;
+                }
+                // The victim still counts in `nodes`, hence the `- 1`.
+                self.remember(nodes[t as usize].hash, nodes.len() - 1);
+                return Some(t);
+            }
+            let t = self.main.tail()?;
+            let node = &mut nodes[t as usize];
+            if node.freq > 0 {
+                node.freq -= 1;
+                self.main.move_to_head(nodes, t);
+            } else {
+                self.main.unlink(nodes, t);
+                return Some(t);
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.small.clear();
+        self.main.clear();
+        self.ghost.clear();
+        self.ghost_counts.clear();
+    }
+}

@@ -1,0 +1,145 @@
+//! W-TinyLFU (Einziger, Friedman and Manes, "TinyLFU: A Highly Efficient
+//! Cache Admission Policy", ACM ToS 2017), with Caffeine's proportions.
+
+use super::sealed;
+use super::sketch::Sketch;
+use crate::node::Nodes;
+use crate::queue::Queue;
+
+const WINDOW: u8 = 0;
+const PROBATION: u8 = 1;
+const PROTECTED: u8 = 2;
+
+/// W-TinyLFU: newcomers enter a small LRU window (1 % of the capacity).
+/// An entry pushed out of the window may enter the main area only if a
+/// frequency sketch of recent lookups says it is wanted more often than the
+/// entry it would evict; so one-pass scans never displace the hot set. The
+/// main area is a segmented LRU: entries hit in probation move to
+/// protected (80 % of main).
+#[derive(Debug)]
+pub struct TinyLfu {
+    window: Queue,
+    probation: Queue,
+    protected: Queue,
+    sketch: Sketch,
+    window_target: u64,
+    main_target: u64,
+    protected_target: u64,
+}
+
+impl TinyLfu {
+    fn queue(&mut self, id: u8) -> &mut Queue {
+        match id {
+            WINDOW => &mut self.window,
+            PROBATION => &mut self.probation,
+            _ => &mut self.protected,
+        }
+    }
+
+    /// Keeps `protected` within its share by demoting its tail entries.
+    fn demote_overflow<K, V>(&mut self, nodes: &mut Nodes<K, V>) {
+        while self.protected.weight > self.protected_target {
+            let Some(t) = self.protected.tail() else {
+                break;
+            };
+            self.protected.unlink(nodes, t);
+            self.probation.push_head(nodes, t, PROBATION);
+        }
+    }
+}
+
+impl super::Policy for TinyLfu {}
+
+impl sealed::Policy for TinyLfu {
+    const NAME: &'static str = "W-TinyLFU";
+
+    fn with_capacity(capacity: u64) -> Self {
+        let mut policy = Self {
+            window: Queue::default(),
+            probation: Queue::default(),
+            protected: Queue::default(),
+            sketch: Sketch::new(capacity.min(1024)),
+            window_target: 0,
+            main_target: 0,
+            protected_target: 0,
+        };
+        policy.set_capacity(capacity);
+        policy
+    }
+
+    fn set_capacity(&mut self, capacity: u64) {
+        self.window_target = (capacity / 100).max(1);
+        self.main_target = capacity.saturating_sub(self.window_target);
+        self.protected_target = self.main_target / 10 * 8;
+    }
+
+    fn on_hit<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) {
+        self.sketch.increment(nodes[i as usize].hash);
+        match nodes[i as usize].queue {
+            PROBATION => {
+                self.probation.unlink(nodes, i);
+                self.protected.push_head(nodes, i, PROTECTED);
+                self.demote_overflow(nodes);
+            }
+            id => self.queue(id).move_to_head(nodes, i),
+        }
+    }
+
+    fn on_miss(&mut self, hash: u64) {
+        self.sketch.increment(hash);
+    }
+
+    fn on_insert<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) {
+        // The sketch grows with the number of entries (a weigher can make
+        // the capacity far larger than the entry count), as Caffeine's does.
+        if nodes.len() > self.sketch.entries() {
+            self.sketch = Sketch::new(nodes.len() as u64 * 2);
+        }
+        self.window.push_head(nodes, i, WINDOW);
+    }
+
+    fn on_remove<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) {
+        let id = nodes[i as usize].queue;
+        self.queue(id).unlink(nodes, i);
+    }
+
+    fn evict<K, V>(&mut self, nodes: &mut Nodes<K, V>) -> Option<u32> {
+        while self.window.weight > self.window_target {
+            let Some(candidate) = self.window.tail() else {
+                break;
+            };
+            self.window.unlink(nodes, candidate);
+            let main = self.probation.weight + self.protected.weight;
+            if main + nodes[candidate as usize].weight <= self.main_target {
+                self.probation.push_head(nodes, candidate, PROBATION);
+                continue;
+            }
+            let Some(victim) = self.probation.tail().or(self.protected.tail()) else {
+                return Some(candidate);
+            };
+            let wanted = self.sketch.frequency(nodes[candidate as usize].hash);
+            if wanted > self.sketch.frequency(nodes[victim as usize].hash) {
+                let id = nodes[victim as usize].queue;
+                self.queue(id).unlink(nodes, victim);
+                self.probation.push_head(nodes, candidate, PROBATION);
+                return Some(victim);
+            }
+            return Some(candidate);
+        }
+        // The window is within its share, so the main area is over its own.
+        let victim = self
+            .probation
+            .tail()
+            .or(self.protected.tail())
+            .or(self.window.tail())?;
+        let id = nodes[victim as usize].queue;
+        self.queue(id).unlink(nodes, victim);
+        Some(victim)
+    }
+
+    fn clear(&mut self) {
+        self.window.clear();
+        self.probation.clear();
+        self.protected.clear();
+    }
+}

@@ -1,0 +1,214 @@
+//! One shard's entries: a key index, a slab of entries, and the policy
+//! that decides which leave. Single-threaded; the cache locks it.
+
+use std::borrow::Borrow;
+
+use hashbrown::HashTable;
+
+use crate::node::{NIL, Node, Nodes};
+use crate::policy::Policy;
+use crate::removal::RemovalCause;
+
+/// Entries that left a store, handed to the eviction listener once the
+/// shard's lock is released.
+pub(crate) type Removed<K, V> = Vec<(K, V, RemovalCause)>;
+
+pub(crate) struct Store<K, V, P> {
+    nodes: Nodes<K, V>,
+    /// Slab indices, hashed by their entry's hash; keys are stored once.
+    index: HashTable<u32>,
+    policy: P,
+    capacity: u64,
+    /// Sum of the entries' weights. Invariant: at most `capacity` between
+    /// calls.
+    weight: u64,
+}
+
+impl<K: Eq, V, P: Policy> Store<K, V, P> {
+    pub(crate) fn new(capacity: u64) -> Self {
+        Self {
+            nodes: Nodes::new(),
+            index: HashTable::new(),
+            policy: P::with_capacity(capacity),
+            capacity,
+            weight: 0,
+        }
+    }
+
+    fn find<Q>(&self, hash: u64, key: &Q) -> Option<u32>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let nodes = &self.nodes;
+        self.index
+            .find(hash, |&i| nodes[i as usize].key.borrow() == key)
+            .copied()
+    }
+
+    /// Looks `key` up and tells the policy whether it was found.
+    pub(crate) fn get<Q>(&mut self, hash: u64, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        match self.find(hash, key) {
+            Some(i) => {
+                self.policy.on_hit(&mut self.nodes, i);
+                Some(&self.nodes[i as usize].value)
+            }
+            None => {
+                self.policy.on_miss(hash);
+                None
+            }
+        }
+    }
+
+    /// Looks `key` up without counting an access.
+    pub(crate) fn peek<Q>(&self, hash: u64, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        self.find(hash, key).map(|i| &self.nodes[i as usize].value)
+    }
+
+    /// Stores `value` under `key`, then evicts until the store fits. A
+    /// replaced value, evicted entries, and an entry heavier than the whole
+    /// capacity (refused) go to `removed`.
+    pub(crate) fn insert(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        weight: u64,
+        removed: &mut Removed<K, V>,
+    ) {
+        if let Some(i) = self.find(hash, &key) {
+            let node = &mut self.nodes[i as usize];
+            let old_value = std::mem::replace(&mut node.value, value);
+            let old_key = std::mem::replace(&mut node.key, key);
+            removed.push((old_key, old_value, RemovalCause::Replaced));
+            if node.weight == weight {
+                self.policy.on_hit(&mut self.nodes, i);
+            } else {
+                // Queues keep their weight totals: relink at the new weight.
+                self.policy.on_remove(&mut self.nodes, i);
+                self.weight = self.weight - self.nodes[i as usize].weight + weight;
+                self.nodes[i as usize].weight = weight;
+                self.policy.on_insert(&mut self.nodes, i);
+            }
+        } else if weight > self.capacity {
+            removed.push((key, value, RemovalCause::Size));
+            return;
+        } else {
+            let i = self.nodes.insert(Node {
+                key,
+                value,
+                hash,
+                weight,
+                prev: NIL,
+                next: NIL,
+                queue: 0,
+                freq: 0,
+            });
+            let i = u32::try_from(i).expect("a shard holds fewer than 2^32 entries");
+            let nodes = &self.nodes;
+            self.index
+                .insert_unique(hash, i, |&j| nodes[j as usize].hash);
+            self.weight += weight;
+            self.policy.on_insert(&mut self.nodes, i);
+        }
+        self.evict_overflow(removed);
+    }
+
+    fn evict_overflow(&mut self, removed: &mut Removed<K, V>) {
+        while self.weight > self.capacity {
+            let victim = self
+                .policy
+                .evict(&mut self.nodes)
+                .expect("a store over capacity holds an entry");
+            let node = self.unindex(victim);
+            removed.push((node.key, node.value, RemovalCause::Size));
+        }
+    }
+
+    /// Takes entry `i`, already unlinked by the policy, out of the store.
+    fn unindex(&mut self, i: u32) -> Node<K, V> {
+        let hash = self.nodes[i as usize].hash;
+        self.index
+            .find_entry(hash, |&j| j == i)
+            .unwrap_or_else(|_| unreachable!("every entry is indexed"))
+            .remove();
+        let node = self.nodes.remove(i as usize);
+        self.weight -= node.weight;
+        if self.index.capacity() > 4 * self.index.len().max(16) {
+            let nodes = &self.nodes;
+            self.index
+                .shrink_to(self.index.len(), |&j| nodes[j as usize].hash);
+            self.nodes.shrink_to_fit();
+        }
+        node
+    }
+
+    /// Removes `key`; returns its entry.
+    pub(crate) fn remove<Q>(&mut self, hash: u64, key: &Q) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let i = self.find(hash, key)?;
+        self.policy.on_remove(&mut self.nodes, i);
+        let node = self.unindex(i);
+        Some((node.key, node.value))
+    }
+
+    /// Removes every entry for which `keep` returns false.
+    pub(crate) fn retain(
+        &mut self,
+        mut keep: impl FnMut(&K, &V) -> bool,
+        removed: &mut Removed<K, V>,
+    ) {
+        let doomed: Vec<u32> = self
+            .nodes
+            .iter()
+            .filter(|(_, node)| !keep(&node.key, &node.value))
+            .map(|(i, _)| i as u32)
+            .collect();
+        for i in doomed {
+            self.policy.on_remove(&mut self.nodes, i);
+            let node = self.unindex(i);
+            removed.push((node.key, node.value, RemovalCause::Explicit));
+        }
+    }
+
+    /// Removes everything.
+    pub(crate) fn clear(&mut self, removed: &mut Removed<K, V>) {
+        self.policy.clear();
+        self.index = HashTable::new();
+        self.weight = 0;
+        removed.extend(
+            std::mem::take(&mut self.nodes)
+                .into_iter()
+                .map(|(_, n)| (n.key, n.value, RemovalCause::Explicit)),
+        );
+    }
+
+    pub(crate) fn set_capacity(&mut self, capacity: u64, removed: &mut Removed<K, V>) {
+        self.capacity = capacity;
+        self.policy.set_capacity(capacity);
+        self.evict_overflow(removed);
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.nodes.iter().map(|(_, node)| (&node.key, &node.value))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub(crate) fn weight(&self) -> u64 {
+        self.weight
+    }
+}

@@ -1,0 +1,168 @@
+//! Each policy alone (a one-shard cache): the bound, exact behaviour on
+//! small cases, and a model test that nothing is lost, duplicated or stale.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use proptest::prelude::*;
+use racefree_cache::policy::{Lru, Policy, S3Fifo, Sieve, TinyLfu};
+use racefree_cache::{Cache, RemovalCause};
+
+type Log = Arc<Mutex<Vec<(u32, u32, RemovalCause)>>>;
+
+fn logged<P: Policy>(capacity: u64) -> (Cache<u32, u32, P>, Log) {
+    let log = Log::default();
+    let sink = Arc::clone(&log);
+    let cache = Cache::builder(capacity)
+        .shards(1)
+        .policy::<P>()
+        .eviction_listener(move |key, value, cause| sink.lock().unwrap().push((key, value, cause)))
+        .build()
+        .unwrap();
+    (cache, log)
+}
+
+fn evicted(log: &Log) -> Vec<u32> {
+    log.lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.2 == RemovalCause::Size)
+        .map(|e| e.0)
+        .collect()
+}
+
+#[test]
+fn lru_evicts_the_least_recently_used() {
+    let (cache, log) = logged::<Lru>(2);
+    cache.insert(1, 1);
+    cache.insert(2, 2);
+    assert_eq!(cache.get(&1), Some(1));
+    cache.insert(3, 3);
+    assert_eq!(evicted(&log), [2]);
+}
+
+#[test]
+fn sieve_spares_visited_entries_and_keeps_their_place() {
+    let (cache, log) = logged::<Sieve>(3);
+    for k in 1..=3 {
+        cache.insert(k, k);
+    }
+    cache.get(&1);
+    // The hand clears 1's bit and evicts 2; then it points at 3.
+    cache.insert(4, 4);
+    assert_eq!(evicted(&log), [2]);
+    cache.get(&4);
+    cache.insert(5, 5);
+    assert_eq!(evicted(&log), [2, 3]);
+}
+
+#[test]
+fn s3_fifo_sends_one_hit_wonders_through_the_small_queue() {
+    let (cache, log) = logged::<S3Fifo>(10);
+    for k in 0..10 {
+        cache.insert(k, k);
+    }
+    for k in 0..5 {
+        cache.get(&k);
+    }
+    // New keys push out the unvisited ones first.
+    for k in 10..15 {
+        cache.insert(k, k);
+    }
+    let mut gone = evicted(&log);
+    gone.sort();
+    assert_eq!(gone, [5, 6, 7, 8, 9]);
+}
+
+#[test]
+fn tiny_lfu_keeps_a_hot_set_through_a_scan() {
+    let (cache, _) = logged::<TinyLfu>(100);
+    for round in 0..20 {
+        for k in 0..90 {
+            if cache.get(&k).is_none() {
+                cache.insert(k, round);
+            }
+        }
+    }
+    // A one-pass scan of ten times the capacity in cold keys (longer scans
+    // age the sketch's memory of the hot set, by design).
+    for k in 1000..2000 {
+        if cache.get(&k).is_none() {
+            cache.insert(k, 0);
+        }
+    }
+    let kept = (0..90).filter(|k| cache.contains_key(k)).count();
+    assert!(kept >= 85, "only {kept} of 90 hot keys survived the scan");
+}
+
+fn check_model<P: Policy>(capacity: u64, ops: &[(u8, u32, u32)]) {
+    let (cache, log) = logged::<P>(capacity);
+    let mut model: HashMap<u32, u32> = HashMap::new();
+    for &(op, key, value) in ops {
+        match op % 4 {
+            0 | 1 => {
+                cache.insert(key, value);
+                if let Some(old) = model.insert(key, value) {
+                    let replaced = log
+                        .lock()
+                        .unwrap()
+                        .iter()
+                        .any(|e| *e == (key, old, RemovalCause::Replaced));
+                    assert!(
+                        replaced,
+                        "replacing {key} did not report its old value {old}"
+                    );
+                }
+            }
+            2 => {
+                let got = cache.get(&key);
+                assert!(
+                    got.is_none() || got == model.get(&key).copied(),
+                    "get {key}: {got:?}, last written {:?}",
+                    model.get(&key)
+                );
+            }
+            _ => assert_eq!(cache.remove(&key), model.remove(&key), "remove {key}"),
+        }
+        // Whatever the policy evicted leaves the model too.
+        for (key, value, cause) in log.lock().unwrap().drain(..) {
+            if cause == RemovalCause::Size {
+                assert_eq!(
+                    model.remove(&key),
+                    Some(value),
+                    "evicted {key} with a stale value"
+                );
+            }
+        }
+        assert!(
+            cache.len() as u64 <= capacity,
+            "{} entries in a cache of {capacity}",
+            cache.len()
+        );
+        assert_eq!(
+            cache.len(),
+            model.len(),
+            "the cache and the model disagree on what is resident"
+        );
+    }
+    for (key, value) in cache.iter() {
+        assert_eq!(model.get(&key), Some(&value));
+    }
+}
+
+fn ops() -> impl Strategy<Value = Vec<(u8, u32, u32)>> {
+    prop::collection::vec((any::<u8>(), 0..24u32, any::<u32>()), 0..300)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn lru_matches_a_model(capacity in 1..12u64, ops in ops()) { check_model::<Lru>(capacity, &ops) }
+    #[test]
+    fn sieve_matches_a_model(capacity in 1..12u64, ops in ops()) { check_model::<Sieve>(capacity, &ops) }
+    #[test]
+    fn s3_fifo_matches_a_model(capacity in 1..12u64, ops in ops()) { check_model::<S3Fifo>(capacity, &ops) }
+    #[test]
+    fn tiny_lfu_matches_a_model(capacity in 1..12u64, ops in ops()) { check_model::<TinyLfu>(capacity, &ops) }
+}
