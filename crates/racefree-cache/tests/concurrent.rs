@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 use racefree_cache::{BuildError, Cache, RemovalCause};
@@ -233,23 +233,23 @@ fn get_never_returns_a_stale_value() {
 
 #[test]
 fn a_listener_may_call_the_cache() {
-    let cache: Arc<Mutex<Option<Arc<Cache<u32, u32>>>>> = Arc::default();
-    let inner = Arc::clone(&cache);
-    let built = Arc::new(
+    let called = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&called);
+    let cache: Arc<Cache<u32, u32>> = Arc::new_cyclic(|weak: &std::sync::Weak<Cache<u32, u32>>| {
+        let weak = weak.clone();
         Cache::builder(1)
             .eviction_listener(move |key, _, _| {
-                if let Some(cache) = &*inner.lock().unwrap() {
-                    assert!(!cache.contains_key(&key));
-                }
+                let cache = weak.upgrade().expect("the cache is alive while it evicts");
+                assert!(!cache.contains_key(&key));
+                count.fetch_add(1, SeqCst);
             })
             .build()
-            .unwrap(),
-    );
-    *cache.lock().unwrap() = Some(Arc::clone(&built));
-    built.insert(1, 1);
-    built.insert(2, 2);
-    assert_eq!(built.len(), 1);
-    cache.lock().unwrap().take();
+            .unwrap()
+    });
+    cache.insert(1, 1);
+    cache.insert(2, 2);
+    assert_eq!(cache.len(), 1);
+    assert_eq!(called.load(SeqCst), 1);
 }
 
 #[test]

@@ -103,11 +103,10 @@ fn check_model<P: Policy>(capacity: u64, ops: &[(u8, u32, u32)]) {
             0 | 1 => {
                 cache.insert(key, value);
                 if let Some(old) = model.insert(key, value) {
-                    let replaced = log
-                        .lock()
-                        .unwrap()
-                        .iter()
-                        .any(|e| *e == (key, old, RemovalCause::Replaced));
+                    let replaced =
+                        log.lock()
+                            .unwrap()
+                            .contains(&(key, old, RemovalCause::Replaced));
                     assert!(
                         replaced,
                         "replacing {key} did not report its old value {old}"
