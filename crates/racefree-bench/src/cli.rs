@@ -7,6 +7,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::adapter::MapKind;
+use crate::cache_command::{self, CacheArgs};
+use crate::caches::CacheKind;
 use crate::datum::DataType;
 use crate::distribution::Distribution;
 use crate::gocases::GoCase;
@@ -42,8 +44,12 @@ pub struct Cli {
 pub enum Command {
     /// Measure the maps (the default).
     Run(Box<RunArgs>),
-    /// List the maps, workloads and Go cases that can be chosen.
+    /// List the maps, workloads, Go cases and caches that can be chosen.
     List,
+    /// Compare bounded caches: hit ratios of racefree-cache's policies,
+    /// moka and quick_cache on Zipf keys, a real trace and a scan mix, and
+    /// their throughput.
+    Cache(CacheArgs),
 }
 
 impl Cli {
@@ -261,18 +267,21 @@ fn described<E: ValueEnum>() -> String {
 fn list() -> String {
     format!(
         "Maps (--maps):\n{}\nWorkloads (--workloads; or your own with --mix):\n{}\n\
-         Go's sync.Map cases (--go-cases):\n{}",
+         Go's sync.Map cases (--go-cases):\n{}\nCaches (racefree-bench cache --caches):\n{}",
         described::<MapKind>(),
         described::<Preset>(),
-        described::<GoCase>()
+        described::<GoCase>(),
+        described::<CacheKind>()
     )
 }
 
 /// Does what `cli` asks for, writes the files it names, and returns the
 /// text to print. `command_line` is quoted in the Markdown output.
 pub fn run(cli: &Cli, command_line: &str) -> Result<String, String> {
-    if let Some(Command::List) = cli.command {
-        return Ok(list());
+    match &cli.command {
+        Some(Command::List) => return Ok(list()),
+        Some(Command::Cache(args)) => return cache_command::run(args, command_line),
+        _ => {}
     }
     let args = cli.run_args();
     // Check the output paths first: a bad path fails now, not after the run.

@@ -5,12 +5,16 @@
 //! run exactly what users run.
 
 pub mod adapter;
+pub mod cache_command;
+pub mod cache_speed;
+pub mod caches;
 pub mod chart;
 pub mod cli;
 pub mod datum;
 pub mod distribution;
 mod fresh_keys;
 pub mod gocases;
+pub mod hit_ratio;
 pub mod html;
 #[cfg(test)]
 mod lossy_map;
@@ -22,4 +26,5 @@ pub mod report;
 mod shared_keys;
 pub mod suite;
 pub mod timing;
+pub mod trace;
 pub mod workload;

@@ -28,7 +28,7 @@ fn cannot(what: &str, path: &Path, error: std::io::Error) -> String {
 }
 
 /// Checks that `path` can be written without changing what it holds.
-fn check_writable(what: &str, path: &Path) -> Result<(), String> {
+pub(crate) fn check_writable(what: &str, path: &Path) -> Result<(), String> {
     OpenOptions::new()
         .append(true)
         .create(true)
@@ -84,20 +84,36 @@ impl Outputs {
                 "{BEGIN}\n\nMade by `{command_line}`.\n\n{}\n{END}",
                 report::markdown(results, plan, machine)
             );
-            let old = fs::read_to_string(path).unwrap_or_default();
-            fs::write(path, splice(&old, &generated))
-                .map_err(|e| cannot("the Markdown report", path, e))?;
+            replace_generated(path, &generated, BEGIN, END)?;
         }
         Ok(())
     }
 }
 
+/// Replaces the part of the Markdown file at `path` between `begin` and
+/// `end` (markers included in `generated`), or writes `generated` alone to
+/// a file without them.
+pub(crate) fn replace_generated(
+    path: &Path,
+    generated: &str,
+    begin: &str,
+    end: &str,
+) -> Result<(), String> {
+    let old = fs::read_to_string(path).unwrap_or_default();
+    fs::write(path, splice(&old, generated, begin, end))
+        .map_err(|e| cannot("the Markdown report", path, e))
+}
+
 /// `old` with its generated part replaced by `generated`, or just
 /// `generated` if `old` has no generated part.
-fn splice(old: &str, generated: &str) -> String {
-    match (old.find(BEGIN), old.find(END)) {
+fn splice(old: &str, generated: &str, begin_marker: &str, end_marker: &str) -> String {
+    match (old.find(begin_marker), old.find(end_marker)) {
         (Some(begin), Some(end)) if begin < end => {
-            format!("{}{generated}{}", &old[..begin], &old[end + END.len()..])
+            format!(
+                "{}{generated}{}",
+                &old[..begin],
+                &old[end + end_marker.len()..]
+            )
         }
         _ => format!("{generated}\n"),
     }
@@ -110,11 +126,11 @@ mod tests {
     #[test]
     fn only_the_generated_part_is_replaced() {
         let old = format!("# Title\n\nProse.\n\n{BEGIN}\nold table\n{END}\n\nMore prose.\n");
-        let new = splice(&old, &format!("{BEGIN}\nnew table\n{END}"));
+        let new = splice(&old, &format!("{BEGIN}\nnew table\n{END}"), BEGIN, END);
         assert_eq!(
             new,
             format!("# Title\n\nProse.\n\n{BEGIN}\nnew table\n{END}\n\nMore prose.\n")
         );
-        assert_eq!(splice("", "generated"), "generated\n");
+        assert_eq!(splice("", "generated", BEGIN, END), "generated\n");
     }
 }

@@ -64,8 +64,9 @@ fn s3_fifo_sends_one_hit_wonders_through_the_small_queue() {
     }
     for k in 0..5 {
         cache.get(&k);
+        cache.get(&k);
     }
-    // New keys push out the unvisited ones first.
+    // New keys push out those not hit twice first.
     for k in 10..15 {
         cache.insert(k, k);
     }

@@ -1,7 +1,7 @@
 //! A count-min sketch of 4-bit counters that halves itself periodically:
 //! TinyLFU's frequency estimate (Einziger, Friedman and Manes, "TinyLFU: A
 //! Highly Efficient Cache Admission Policy", ACM ToS 2017; the layout
-//! follows Caffeine's `FrequencySketch`: 16 counters to a word, 4 rows).
+//! follows Caffeine's `FrequencySketch`: 16 counters to a word, 4 rows; see the constants for where it differs).
 //! Written by hand: it is the core of the policy and fits in a page.
 
 /// Per-row multipliers that spread one 64-bit hash over four rows.
@@ -11,6 +11,16 @@ const SEEDS: [u64; 4] = [
     0x1656_67b1_9e37_79f9,
     0x9e37_79b9_7f4a_7c15,
 ];
+
+/// Words (of 16 counters) per entry the sketch is sized for: four times
+/// Caffeine's one, so fewer keys share a counter. On racefree-bench's Zipf
+/// rows this gained 0.1 to 0.2 points of hit ratio, for 32 bytes an entry.
+const WORDS_PER_ENTRY: u64 = 4;
+
+/// Increments per entry between halvings: a longer memory than Caffeine's
+/// 10 tells apart keys of close popularity (Zipf 0.8 gained 0.6 points);
+/// far longer (100) saturates the 4-bit counters and collapses.
+const SAMPLE_PER_ENTRY: u64 = 25;
 
 /// Halving every counter keeps only one bit of each counter's low end.
 const HALF_MASK: u64 = 0x7777_7777_7777_7777;
@@ -23,25 +33,26 @@ pub(crate) struct Sketch {
     words: Vec<u64>,
     /// Increments since the last halving.
     additions: u64,
-    /// Halve after this many increments: 10 per counted entry, as in
-    /// Caffeine, so the sketch tracks the recent past.
+    /// Halve after this many increments, so the sketch tracks the recent
+    /// past.
     sample: u64,
 }
 
 impl Sketch {
     /// A sketch sized for `entries` distinct hot keys.
     pub(crate) fn new(entries: u64) -> Self {
-        let words = entries.clamp(16, 1 << 24).next_power_of_two() as usize;
+        let entries = entries.clamp(16, 1 << 24).next_power_of_two();
+        let words = (entries * WORDS_PER_ENTRY) as usize;
         Self {
             words: vec![0; words],
             additions: 0,
-            sample: 10 * words as u64,
+            sample: SAMPLE_PER_ENTRY * entries,
         }
     }
 
     /// How many entries the sketch was sized for.
     pub(crate) fn entries(&self) -> usize {
-        self.words.len()
+        (self.sample / SAMPLE_PER_ENTRY) as usize
     }
 
     /// Word index and shift of `hash`'s counter in each row.

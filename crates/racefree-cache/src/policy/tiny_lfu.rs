@@ -10,7 +10,9 @@ const WINDOW: u8 = 0;
 const PROBATION: u8 = 1;
 const PROTECTED: u8 = 2;
 
-/// W-TinyLFU: newcomers enter a small LRU window (1 % of the capacity).
+/// W-TinyLFU: newcomers enter a small LRU window (1 % of the capacity at
+/// first; a hill climber then sizes it to the workload, between 1 % and
+/// 80 %).
 /// An entry pushed out of the window may enter the main area only if a
 /// frequency sketch of recent lookups says it is wanted more often than the
 /// entry it would evict; so one-pass scans never displace the hot set. The
@@ -22,9 +24,75 @@ pub struct TinyLfu {
     probation: Queue,
     protected: Queue,
     sketch: Sketch,
+    capacity: u64,
     window_target: u64,
     main_target: u64,
     protected_target: u64,
+    climber: Climber,
+}
+
+/// Caffeine's hill climber: every period, it moves the window's share of
+/// the capacity one step; if the hit ratio fell, the next step goes the
+/// other way. Steps shrink as it settles and reset when the hit ratio
+/// jumps (the workload changed). A recency-heavy workload ends with a
+/// large window, a frequency-heavy one with a small window.
+#[derive(Debug)]
+struct Climber {
+    /// The window's share of the capacity.
+    window: f64,
+    /// Signed: the direction of the next move.
+    step: f64,
+    hits: u64,
+    misses: u64,
+    previous: Option<f64>,
+}
+
+impl Climber {
+    /// A third of Caffeine's 6.25 %: on stationary Zipf keys, where a
+    /// 1 % window is best, larger steps cost half a point of hit ratio in
+    /// wandering.
+    const FIRST_STEP: f64 = 0.02;
+
+    fn new() -> Self {
+        Self {
+            window: 0.01,
+            step: Self::FIRST_STEP,
+            hits: 0,
+            misses: 0,
+            previous: None,
+        }
+    }
+
+    /// Counts an access; after a period of `period` accesses, moves the
+    /// window share and says so.
+    fn record(&mut self, hit: bool, period: u64) -> bool {
+        if hit {
+            self.hits += 1;
+        } else {
+            self.misses += 1;
+        }
+        if self.hits + self.misses < period {
+            return false;
+        }
+        let ratio = self.hits as f64 / (self.hits + self.misses) as f64;
+        self.hits = 0;
+        self.misses = 0;
+        if let Some(previous) = self.previous.replace(ratio) {
+            let change = ratio - previous;
+            let magnitude = if change.abs() >= 0.05 {
+                Self::FIRST_STEP
+            } else {
+                self.step.abs() * 0.98
+            };
+            self.step = if change < 0.0 {
+                -self.step.signum()
+            } else {
+                self.step.signum()
+            } * magnitude;
+        }
+        self.window = (self.window + self.step).clamp(0.01, 0.8);
+        true
+    }
 }
 
 impl TinyLfu {
@@ -48,6 +116,14 @@ impl TinyLfu {
     }
 }
 
+impl TinyLfu {
+    fn climb(&mut self, hit: bool) {
+        if self.climber.record(hit, 10 * self.capacity) {
+            sealed::Policy::set_capacity(self, self.capacity);
+        }
+    }
+}
+
 impl super::Policy for TinyLfu {}
 
 impl sealed::Policy for TinyLfu {
@@ -59,22 +135,26 @@ impl sealed::Policy for TinyLfu {
             probation: Queue::default(),
             protected: Queue::default(),
             sketch: Sketch::new(capacity.min(1024)),
+            capacity,
             window_target: 0,
             main_target: 0,
             protected_target: 0,
+            climber: Climber::new(),
         };
         policy.set_capacity(capacity);
         policy
     }
 
     fn set_capacity(&mut self, capacity: u64) {
-        self.window_target = (capacity / 100).max(1);
+        self.capacity = capacity;
+        self.window_target = ((capacity as f64 * self.climber.window) as u64).max(1);
         self.main_target = capacity.saturating_sub(self.window_target);
         self.protected_target = self.main_target / 10 * 8;
     }
 
     fn on_hit<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) {
         self.sketch.increment(nodes[i as usize].hash);
+        self.climb(true);
         match nodes[i as usize].queue {
             PROBATION => {
                 self.probation.unlink(nodes, i);
@@ -87,6 +167,7 @@ impl sealed::Policy for TinyLfu {
 
     fn on_miss(&mut self, hash: u64) {
         self.sketch.increment(hash);
+        self.climb(false);
     }
 
     fn on_insert<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) {

@@ -1,0 +1,176 @@
+//! `racefree-bench cache`: hit ratios and throughput of racefree-cache,
+//! its policies, moka and quick_cache, side by side.
+
+use std::path::PathBuf;
+use std::thread;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cache_speed::{self, SpeedWorkload};
+use crate::caches::CacheKind;
+use crate::hit_ratio::{self, HitWorkload};
+use crate::machine::Machine;
+use crate::output::{check_writable, replace_generated};
+use crate::trace;
+
+/// Where the generated part of a Markdown file starts and ends.
+const BEGIN: &str = "<!-- racefree-bench-cache:begin -->";
+const END: &str = "<!-- racefree-bench-cache:end -->";
+
+/// What the `cache` command measures.
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// Caches to compare, comma-separated [default: all; the throughput
+    /// table takes the racefree-cache, moka and quick_cache among them].
+    #[arg(long, value_delimiter = ',')]
+    pub caches: Vec<CacheKind>,
+
+    /// Requests per Zipf replay.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub requests: u64,
+
+    /// A trace to replay instead of the bundled OLTP trace: lines of
+    /// `start_block num_blocks ignore request_number`, plain or `.xz`.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+
+    /// Cache sizes for the trace replay, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "256,512,1000,2000", value_parser = clap::value_parser!(u64).range(1..))]
+    pub trace_capacities: Vec<u64>,
+
+    /// Thread counts for throughput, comma-separated [default: 1, cores,
+    /// 4 × cores].
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Vec<u16>,
+
+    /// Capacity of the caches in the throughput runs.
+    #[arg(long, value_name = "N", default_value_t = 1 << 16, value_parser = clap::value_parser!(u64).range(2..))]
+    pub capacity: u64,
+
+    /// Operations per throughput run, across all threads.
+    #[arg(long, value_name = "N", default_value_t = 4_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ops: u64,
+
+    /// Throughput runs per cell; the median is reported.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub reps: u64,
+
+    /// Only the hit ratios.
+    #[arg(long)]
+    pub skip_speed: bool,
+
+    /// Also write the results as Markdown to this file; in a file that has
+    /// them, only the part between `<!-- racefree-bench-cache:begin -->`
+    /// and `<!-- racefree-bench-cache:end -->` is replaced.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn progress_bar(total: usize, quiet: bool, unit: &str) -> ProgressBar {
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(total as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{elapsed_precise}} [{{bar:40}}] {{pos}}/{{len}} {unit}"
+        ))
+        .expect("a valid progress template")
+        .progress_chars("=> "),
+    );
+    bar
+}
+
+/// The hit-ratio workloads these options describe.
+fn hit_workloads(args: &CacheArgs) -> Result<Vec<HitWorkload>, String> {
+    let requests = args.requests as usize;
+    let mut workloads: Vec<HitWorkload> = [0.8, 1.0, 1.2]
+        .into_iter()
+        .map(|s| hit_ratio::zipf(s, 100_000, requests, 1000))
+        .collect();
+    let (name, keys) = match &args.trace {
+        Some(path) => (path.display().to_string(), trace::load(path)?),
+        None => ("OLTP trace".to_owned(), trace::oltp()),
+    };
+    let keys = std::sync::Arc::new(keys);
+    for &capacity in &args.trace_capacities {
+        workloads.push(HitWorkload {
+            name: name.clone(),
+            capacity,
+            keys: keys.clone(),
+            optimum: None,
+        });
+    }
+    workloads.push(hit_ratio::scan_mix(1000, 20));
+    Ok(workloads)
+}
+
+/// Runs the `cache` command; returns the text to print.
+pub fn run(args: &CacheArgs, command_line: &str) -> Result<String, String> {
+    if let Some(path) = &args.markdown {
+        check_writable("the Markdown report", path)?;
+    }
+    let caches = if args.caches.is_empty() {
+        CacheKind::ALL.to_vec()
+    } else {
+        args.caches.clone()
+    };
+    let workloads = hit_workloads(args)?;
+    let bar = progress_bar(workloads.len() * caches.len(), args.quiet, "replays");
+    let hits = hit_ratio::measure(workloads, &caches, || bar.inc(1));
+    bar.finish_and_clear();
+    let mut text = format!(
+        "### Hit ratio\n\nEach cache replays the same requests on one thread: a `get`, and an `insert` on a \
+         miss. Zipf rows: {} requests, fixed seed, capacity 1000; \"optimum\" is the probability mass of \
+         the 1000 most popular keys, the best any cache can expect on independent requests. The scan mix \
+         alternates 20 000 Zipf 1.0 requests over 10 000 hot keys with a one-pass scan of 3 000 new keys, \
+         20 times.\n\n{}",
+        args.requests,
+        hits.markdown()
+    );
+    if !args.skip_speed {
+        let cores = thread::available_parallelism().map_or(1, |n| n.get());
+        let mut threads: Vec<usize> = args.threads.iter().map(|&t| usize::from(t)).collect();
+        if threads.is_empty() {
+            threads = vec![1, cores, 4 * cores];
+        }
+        let products: Vec<CacheKind> = caches
+            .iter()
+            .copied()
+            .filter(|k| CacheKind::PRODUCTS.contains(k))
+            .collect();
+        let cells = SpeedWorkload::ALL.len() * threads.len() * products.len() * args.reps as usize;
+        let bar = progress_bar(cells, args.quiet, "runs");
+        let speed = cache_speed::measure(
+            &products,
+            &SpeedWorkload::ALL,
+            &threads,
+            args.capacity,
+            args.ops,
+            args.reps as usize,
+            || bar.inc(1),
+        );
+        bar.finish_and_clear();
+        text += &format!(
+            "\n### Throughput\n\nCapacity {}, {} operations per run across all threads, median of {} runs, \
+             caches interleaved; every hit's value is checked.\n\n{}",
+            args.capacity,
+            args.ops,
+            args.reps,
+            speed.markdown()
+        );
+    }
+    if let Some(path) = &args.markdown {
+        let machine = Machine::detect();
+        let generated =
+            format!("{BEGIN}\n\nMade by `{command_line}` on {machine}.\n\n{text}\n{END}");
+        replace_generated(path, &generated, BEGIN, END)?;
+    }
+    Ok(text)
+}
