@@ -25,12 +25,20 @@
 //!
 //! # Memory
 //!
-//! Per entry, besides the key and value: the slab slot's links, hash,
-//! weight and policy bits (32 bytes) and the index's 4-byte slot and
-//! control byte at hashbrown's load factor (about 6 bytes): about 40
-//! bytes. W-TinyLFU adds a frequency sketch of half a byte per counter, 4
-//! counters per entry (2 bytes an entry). `racefree-bench cache` measures
-//! it.
+//! Per entry, besides the key and value, computed from the layout (not
+//! yet measured with an allocator): the slab slot's hash, weight, links and
+//! policy bits with the slab's tag (about 40 bytes), the index's 4-byte
+//! slot and control byte at hashbrown's load factor (about 6), and for
+//! W-TinyLFU the frequency sketch, 4 words of counters per entry of
+//! capacity (32): about 80 bytes in all.
+//!
+//! # Speed
+//!
+//! A hit takes the shard's lock and, under W-TinyLFU, counts the key in
+//! the sketch and moves the entry in its queue. That bookkeeping makes
+//! hits several times slower than quick_cache's, whose hits only set a bit
+//! (`BENCHMARKS.md` has the figures); recording hits in a buffer applied in
+//! batches, as Caffeine does, is the known remedy and not yet done.
 //!
 //! # Example
 //!
@@ -60,3 +68,8 @@ pub use builder::{BuildError, CacheBuilder};
 pub use cache::Cache;
 pub use removal::RemovalCause;
 pub use stats::CacheStats;
+
+// The README's examples use both crates; this one depends on both.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

@@ -93,10 +93,6 @@ pub use owned::OwnedMap;
 pub use read_mostly::ReadMostlyMap;
 pub use sharded::ShardedMap;
 
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeDoctests;
-
 #[cfg(test)]
 mod tests {
     use std::panic::{RefUnwindSafe, UnwindSafe};
