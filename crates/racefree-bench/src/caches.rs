@@ -9,10 +9,6 @@ use crate::adapter::Hasher;
 /// What the cache workloads do: look a key up, and store it on a miss.
 /// Every value is its own key, so each hit is checked.
 pub trait BenchCache: Send + Sync {
-    /// An empty cache holding at most `capacity` entries.
-    fn new(capacity: u64) -> Self
-    where
-        Self: Sized;
     /// Whether `key` was cached. Panics if it was, with a wrong value.
     fn get(&self, key: u64) -> bool;
     /// Stores `key`.
@@ -26,40 +22,25 @@ fn check(key: u64, value: Option<u64>, cache: &str) -> bool {
     }
 }
 
-/// racefree-cache with its default shards.
-struct Sharded<P: Policy>(Cache<u64, u64, P, Hasher>);
-/// racefree-cache with one shard: the policy alone, exactly.
-struct OneShard<P: Policy>(Cache<u64, u64, P, Hasher>);
+/// racefree-cache with policy `P`.
+struct Racefree<P: Policy>(Cache<u64, u64, P, Hasher>);
 
-impl<P: Policy> BenchCache for Sharded<P> {
-    fn new(capacity: u64) -> Self {
-        Self(
-            Cache::builder(capacity)
-                .hasher(Hasher::default())
-                .policy::<P>()
-                .build()
-                .expect("capacity is at least 1"),
-        )
-    }
-    fn get(&self, key: u64) -> bool {
-        check(key, self.0.get(&key), "racefree-cache")
-    }
-    fn insert(&self, key: u64) {
-        self.0.insert(key, key);
+impl<P: Policy> Racefree<P> {
+    /// With its default shards, or with one (the policy alone, exactly).
+    fn boxed(capacity: u64, one_shard: bool) -> Box<dyn BenchCache> {
+        let builder = Cache::builder(capacity)
+            .hasher(Hasher::default())
+            .policy::<P>();
+        let builder = if one_shard {
+            builder.shards(1)
+        } else {
+            builder
+        };
+        Box::new(Self(builder.build().expect("capacity is at least 1")))
     }
 }
 
-impl<P: Policy> BenchCache for OneShard<P> {
-    fn new(capacity: u64) -> Self {
-        Self(
-            Cache::builder(capacity)
-                .shards(1)
-                .hasher(Hasher::default())
-                .policy::<P>()
-                .build()
-                .expect("capacity is at least 1"),
-        )
-    }
+impl<P: Policy> BenchCache for Racefree<P> {
     fn get(&self, key: u64) -> bool {
         check(key, self.0.get(&key), "racefree-cache")
     }
@@ -69,11 +50,6 @@ impl<P: Policy> BenchCache for OneShard<P> {
 }
 
 impl BenchCache for moka::sync::Cache<u64, u64, Hasher> {
-    fn new(capacity: u64) -> Self {
-        moka::sync::Cache::builder()
-            .max_capacity(capacity)
-            .build_with_hasher(Hasher::default())
-    }
     fn get(&self, key: u64) -> bool {
         check(key, moka::sync::Cache::get(self, &key), "moka")
     }
@@ -85,15 +61,6 @@ impl BenchCache for moka::sync::Cache<u64, u64, Hasher> {
 type QuickCache = quick_cache::sync::Cache<u64, u64, quick_cache::UnitWeighter, Hasher>;
 
 impl BenchCache for QuickCache {
-    fn new(capacity: u64) -> Self {
-        quick_cache::sync::Cache::with(
-            capacity as usize,
-            capacity,
-            quick_cache::UnitWeighter,
-            Hasher::default(),
-            quick_cache::sync::DefaultLifecycle::default(),
-        )
-    }
     fn get(&self, key: u64) -> bool {
         check(
             key,
@@ -156,15 +123,23 @@ impl CacheKind {
     /// A new, empty cache of this kind.
     pub fn make(self, capacity: u64) -> Box<dyn BenchCache> {
         match self {
-            Self::Racefree => Box::new(Sharded::<TinyLfu>::new(capacity)),
-            Self::Lru => Box::new(OneShard::<Lru>::new(capacity)),
-            Self::Sieve => Box::new(OneShard::<Sieve>::new(capacity)),
-            Self::S3Fifo => Box::new(OneShard::<S3Fifo>::new(capacity)),
-            Self::TinyLfu => Box::new(OneShard::<TinyLfu>::new(capacity)),
-            Self::Moka => Box::new(<moka::sync::Cache<u64, u64, Hasher> as BenchCache>::new(
+            Self::Racefree => Racefree::<TinyLfu>::boxed(capacity, false),
+            Self::Lru => Racefree::<Lru>::boxed(capacity, true),
+            Self::Sieve => Racefree::<Sieve>::boxed(capacity, true),
+            Self::S3Fifo => Racefree::<S3Fifo>::boxed(capacity, true),
+            Self::TinyLfu => Racefree::<TinyLfu>::boxed(capacity, true),
+            Self::Moka => Box::new(
+                moka::sync::Cache::builder()
+                    .max_capacity(capacity)
+                    .build_with_hasher(Hasher::default()),
+            ),
+            Self::QuickCache => Box::new(QuickCache::with(
+                capacity as usize,
                 capacity,
+                quick_cache::UnitWeighter,
+                Hasher::default(),
+                quick_cache::sync::DefaultLifecycle::default(),
             )),
-            Self::QuickCache => Box::new(<QuickCache as BenchCache>::new(capacity)),
         }
     }
 }

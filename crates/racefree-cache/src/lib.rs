@@ -22,6 +22,9 @@
 //! the policy's queues threaded through them) behind its own
 //! `parking_lot::Mutex`, as in quick_cache. The policy code never sees a
 //! lock, so it is tested alone, and a trace replays through it exactly.
+//! The shards are not racefree maps: the policies thread their queues
+//! through the entries, which a map behind the common contract does not
+//! expose; the cache shares racefree's hasher.
 //!
 //! # Memory
 //!
