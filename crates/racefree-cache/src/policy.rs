@@ -1,7 +1,7 @@
 //! Eviction policies: which entry leaves when a shard is full.
 //!
 //! Each policy is single-threaded and knows nothing of locks: a
-//! [`Store`](crate::Store) drives one, and the concurrent
+//! shard's store drives one, and the concurrent
 //! [`Cache`](crate::Cache) puts a lock around each of its shards' stores
 //! (quick_cache's layout). That keeps every policy testable on its own and
 //! lets the hit-ratio benchmark replay traces through each of them.
