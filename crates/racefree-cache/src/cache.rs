@@ -180,6 +180,16 @@ where
         (self as *const Self).addr()
     }
 
+    /// Checks that `operation` is not re-entrant, then hashes `key` and
+    /// finds its shard.
+    #[inline]
+    #[track_caller]
+    fn locate<Q: Hash + ?Sized>(&self, operation: &'static str, key: &Q) -> (u64, &Shard<K, V, P>) {
+        reentry::check(self.id(), operation);
+        let hash = self.hasher.hash_one(key);
+        (hash, self.shard(hash))
+    }
+
     fn shard(&self, hash: u64) -> &Shard<K, V, P> {
         // The high bits: hashbrown uses the low ones for its buckets.
         &self.shards[(hash >> 40) as usize & (self.shards.len() - 1)]
@@ -238,9 +248,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        reentry::check(self.id(), "get");
-        let hash = self.hasher.hash_one(key);
-        let shard = self.shard(hash);
+        let (hash, shard) = self.locate("get", key);
         let mut state = shard.state.lock();
         let found = state.store.get(hash, key).cloned();
         match found {
@@ -257,14 +265,8 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        reentry::check(self.id(), "contains_key");
-        let hash = self.hasher.hash_one(key);
-        self.shard(hash)
-            .state
-            .lock()
-            .store
-            .peek(hash, key)
-            .is_some()
+        let (hash, shard) = self.locate("contains_key", key);
+        shard.state.lock().store.peek(hash, key).is_some()
     }
 
     /// Stores `value` under `key`; the listener gets a replaced value with
@@ -274,10 +276,9 @@ where
     /// An entry that weighs more than a shard's share of the capacity is
     /// not stored; the listener gets it at once, as `Size`.
     pub fn insert(&self, key: K, value: V) {
-        reentry::check(self.id(), "insert");
+        let (hash, shard) = self.locate("insert", &key);
         let weight = self.weigh(&key, &value);
-        let hash = self.hasher.hash_one(&key);
-        self.with_shard(self.shard(hash), |state, counters, removed| {
+        self.with_shard(shard, |state, counters, removed| {
             state.store.insert(hash, key, value, weight, removed);
             counters.inserted();
         });
@@ -292,10 +293,9 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        reentry::check(self.id(), "remove");
-        let hash = self.hasher.hash_one(key);
+        let (hash, shard) = self.locate("remove", key);
         let with_listener = self.listener.is_some();
-        self.with_shard(self.shard(hash), |state, _, removed| {
+        self.with_shard(shard, |state, _, removed| {
             let (key, value) = state.store.remove(hash, key)?;
             if with_listener {
                 removed.push((key, value.clone(), RemovalCause::Explicit));
@@ -362,9 +362,7 @@ where
     where
         E: Send + Sync + 'static,
     {
-        reentry::check(self.id(), "try_get_or_insert_with");
-        let hash = self.hasher.hash_one(&key);
-        let shard = self.shard(hash);
+        let (hash, shard) = self.locate("try_get_or_insert_with", &key);
         loop {
             let mut state = shard.state.lock();
             if let Some(value) = state.store.get(hash, &key) {

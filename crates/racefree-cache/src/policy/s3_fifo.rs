@@ -38,22 +38,15 @@ impl S3Fifo {
         *self.ghost_counts.entry(hash).or_default() += 1;
         while self.ghost.len() > limit.max(1) {
             let old = self.ghost.pop_front().expect("ghost is not empty");
-            self.forget(old);
-        }
-    }
-
-    /// Removes one record of `hash`; whether there was one.
-    fn forget(&mut self, hash: u64) -> bool {
-        match self.ghost_counts.get_mut(&hash) {
-            Some(1) => {
-                self.ghost_counts.remove(&hash);
-                true
+            // Every hash in the FIFO is counted.
+            let count = self
+                .ghost_counts
+                .get_mut(&old)
+                .expect("ghost hashes are counted");
+            *count -= 1;
+            if *count == 0 {
+                self.ghost_counts.remove(&old);
             }
-            Some(n) => {
-                *n -= 1;
-                true
-            }
-            None => false,
         }
     }
 }
