@@ -4,10 +4,13 @@ use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::marker::PhantomData;
 use std::thread;
+use std::time::Duration;
 
 use racefree::DefaultHashBuilder;
 
 use crate::cache::{Cache, Listener, Weigher};
+use crate::clock::{Clock, SystemClock};
+use crate::expiry::{ExpireAfter, Expiry};
 use crate::policy::{DefaultPolicy, Policy};
 use crate::removal::RemovalCause;
 
@@ -23,6 +26,10 @@ pub struct CacheBuilder<K, V, P = DefaultPolicy, S = DefaultHashBuilder> {
     hasher: S,
     weigher: Option<Weigher<K, V>>,
     listener: Option<Listener<K, V>>,
+    time_to_live: Option<Duration>,
+    time_to_idle: Option<Duration>,
+    expire_after: Option<ExpireAfter<K, V>>,
+    clock: Box<dyn Clock>,
     policy: PhantomData<fn() -> P>,
 }
 
@@ -70,6 +77,10 @@ impl<K, V> CacheBuilder<K, V> {
             hasher: DefaultHashBuilder::default(),
             weigher: None,
             listener: None,
+            time_to_live: None,
+            time_to_idle: None,
+            expire_after: None,
+            clock: Box::new(SystemClock),
             policy: PhantomData,
         }
     }
@@ -121,6 +132,109 @@ impl<K, V, P, S> CacheBuilder<K, V, P, S> {
         self
     }
 
+    /// Expires each entry `ttl` after it was stored (inserted, replaced or
+    /// loaded), however often it is read. The listener gets it as
+    /// [`RemovalCause::Expired`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use racefree_cache::{Cache, ManualClock};
+    ///
+    /// let clock = Arc::new(ManualClock::new());
+    /// let cache = Cache::builder(100)
+    ///     .time_to_live(Duration::from_secs(10))
+    ///     .clock(Arc::clone(&clock))
+    ///     .build()?;
+    /// cache.insert("a", 1);
+    /// clock.advance(Duration::from_secs(9));
+    /// assert_eq!(cache.get("a"), Some(1)); // a read does not extend it
+    /// clock.advance(Duration::from_secs(1));
+    /// assert_eq!(cache.get("a"), None);
+    /// assert_eq!(cache.stats().expirations, 1);
+    /// # Ok::<(), racefree_cache::BuildError>(())
+    /// ```
+    pub fn time_to_live(mut self, ttl: Duration) -> Self {
+        self.time_to_live = Some(ttl);
+        self
+    }
+
+    /// Expires each entry `tti` after it was last stored or read (by `get`
+    /// or a `get_or_insert_with` hit; `contains_key` does not count). With
+    /// a time-to-live too, an entry expires at whichever comes first.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use racefree_cache::{Cache, ManualClock};
+    ///
+    /// let clock = Arc::new(ManualClock::new());
+    /// let cache = Cache::builder(100)
+    ///     .time_to_idle(Duration::from_secs(10))
+    ///     .clock(Arc::clone(&clock))
+    ///     .build()?;
+    /// cache.insert("a", 1);
+    /// clock.advance(Duration::from_secs(9));
+    /// assert_eq!(cache.get("a"), Some(1)); // restarts its 10 seconds
+    /// clock.advance(Duration::from_secs(9));
+    /// assert_eq!(cache.get("a"), Some(1));
+    /// clock.advance(Duration::from_secs(10));
+    /// assert_eq!(cache.get("a"), None);
+    /// # Ok::<(), racefree_cache::BuildError>(())
+    /// ```
+    pub fn time_to_idle(mut self, tti: Duration) -> Self {
+        self.time_to_idle = Some(tti);
+        self
+    }
+
+    /// Gives each stored entry its own time-to-live: `expire_after(key,
+    /// value)`, or the cache's [`time_to_live`](Self::time_to_live) where
+    /// it returns `None`. Called once per stored value, with no lock held;
+    /// [`Cache::insert_with_ttl`] overrides it for one entry.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use racefree_cache::{Cache, ManualClock};
+    ///
+    /// // An HTTP response cached for its own max-age.
+    /// #[derive(Clone)]
+    /// struct Response { body: String, max_age: Duration }
+    ///
+    /// let clock = Arc::new(ManualClock::new());
+    /// let cache = Cache::builder(100)
+    ///     .expire_after(|_url: &&str, response: &Response| Some(response.max_age))
+    ///     .clock(Arc::clone(&clock))
+    ///     .build()?;
+    /// cache.insert("/news", Response { body: "...".into(), max_age: Duration::from_secs(5) });
+    /// cache.insert("/logo", Response { body: "...".into(), max_age: Duration::from_secs(3600) });
+    /// clock.advance(Duration::from_secs(5));
+    /// assert!(cache.get("/news").is_none());
+    /// assert!(cache.get("/logo").is_some());
+    /// # Ok::<(), racefree_cache::BuildError>(())
+    /// ```
+    pub fn expire_after(
+        mut self,
+        expire_after: impl Fn(&K, &V) -> Option<Duration> + Send + Sync + 'static,
+    ) -> Self {
+        self.expire_after = Some(Box::new(expire_after));
+        self
+    }
+
+    /// Reads the time for expiry from `clock` instead of the system's
+    /// monotonic clock: a [`ManualClock`](crate::ManualClock) lets tests
+    /// expire entries without sleeping.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Box::new(clock);
+        self
+    }
+
     /// Hashes keys with `hasher` instead of the default.
     pub fn hasher<S2>(self, hasher: S2) -> CacheBuilder<K, V, P, S2> {
         CacheBuilder {
@@ -129,6 +243,10 @@ impl<K, V, P, S> CacheBuilder<K, V, P, S> {
             hasher,
             weigher: self.weigher,
             listener: self.listener,
+            time_to_live: self.time_to_live,
+            time_to_idle: self.time_to_idle,
+            expire_after: self.expire_after,
+            clock: self.clock,
             policy: PhantomData,
         }
     }
@@ -142,6 +260,10 @@ impl<K, V, P, S> CacheBuilder<K, V, P, S> {
             hasher: self.hasher,
             weigher: self.weigher,
             listener: self.listener,
+            time_to_live: self.time_to_live,
+            time_to_idle: self.time_to_idle,
+            expire_after: self.expire_after,
+            clock: self.clock,
             policy: PhantomData,
         }
     }
@@ -180,6 +302,12 @@ impl<K, V, P, S> CacheBuilder<K, V, P, S> {
             self.hasher,
             self.weigher,
             self.listener,
+            Expiry::new(
+                self.clock,
+                self.time_to_live,
+                self.time_to_idle,
+                self.expire_after,
+            ),
         ))
     }
 }
@@ -192,6 +320,9 @@ impl<K, V, P, S: fmt::Debug> fmt::Debug for CacheBuilder<K, V, P, S> {
             .field("hasher", &self.hasher)
             .field("weigher", &self.weigher.is_some())
             .field("listener", &self.listener.is_some())
-            .finish()
+            .field("time_to_live", &self.time_to_live)
+            .field("time_to_idle", &self.time_to_idle)
+            .field("expire_after", &self.expire_after.is_some())
+            .finish_non_exhaustive()
     }
 }

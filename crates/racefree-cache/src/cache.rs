@@ -7,6 +7,7 @@ use std::hash::{BuildHasher, Hash};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
 use hashbrown::HashTable;
@@ -14,12 +15,14 @@ use parking_lot::Mutex;
 use racefree::DefaultHashBuilder;
 
 use crate::builder::CacheBuilder;
+use crate::expiry::Expiry;
 use crate::flight::{Flight, Outcome};
 use crate::policy::{DefaultPolicy, Policy};
 use crate::reentry;
 use crate::removal::RemovalCause;
 use crate::stats::{CacheStats, Counters};
 use crate::store::{Removed, Store};
+use crate::timers::NEVER;
 
 pub(crate) type Weigher<K, V> = Box<dyn Fn(&K, &V) -> u64 + Send + Sync>;
 pub(crate) type Listener<K, V> = Box<dyn Fn(K, V, RemovalCause) + Send + Sync>;
@@ -66,6 +69,7 @@ pub struct Cache<K, V, P = DefaultPolicy, S = DefaultHashBuilder> {
     hasher: S,
     weigher: Option<Weigher<K, V>>,
     listener: Option<Listener<K, V>>,
+    expiry: Expiry<K, V>,
     /// The total capacity, split over the shards.
     capacity: AtomicU64,
 }
@@ -83,6 +87,15 @@ struct State<K, V, P> {
     store: Store<K, V, P>,
     /// Keys whose loader is running.
     flights: HashTable<Pending<K, V>>,
+}
+
+/// What a loading call found.
+enum Lookup<V> {
+    Hit(V),
+    /// Another call is loading the key.
+    Wait(Arc<Flight<V>>),
+    /// This call registered the flight and must load.
+    Lead(Arc<Flight<V>>),
 }
 
 struct Pending<K, V> {
@@ -152,12 +165,14 @@ where
         hasher: S,
         weigher: Option<Weigher<K, V>>,
         listener: Option<Listener<K, V>>,
+        expiry: Expiry<K, V>,
     ) -> Self {
+        let idle = expiry.idle();
         let shards = (0..shards)
             .map(|i| {
                 CachePadded::new(Shard {
                     state: Mutex::new(State {
-                        store: Store::new(share(capacity, shards, i)),
+                        store: Store::new(share(capacity, shards, i), idle),
                         flights: HashTable::new(),
                     }),
                     counters: Counters::default(),
@@ -171,6 +186,7 @@ where
             hasher,
             weigher,
             listener,
+            expiry,
             capacity: AtomicU64::new(capacity),
         }
     }
@@ -201,22 +217,38 @@ where
             .map_or(1, |weigher| weigher(key, value))
     }
 
-    /// Runs `f` on a shard under its lock, then tells the listener about
-    /// what left, with the lock released.
+    /// The time on the cache's clock, in nanoseconds since the cache was
+    /// made; 0 while no entry can expire, so that such a cache reads no
+    /// clock.
+    fn now(&self) -> u64 {
+        self.expiry.now()
+    }
+
+    /// Runs `f` on a shard under its lock, after removing the entries
+    /// expired at `now`, then tells the listener about what left, with the
+    /// lock released.
     fn with_shard<R>(
         &self,
         shard: &Shard<K, V, P>,
+        now: u64,
         f: impl FnOnce(&mut State<K, V, P>, &Counters, &mut Removed<K, V>) -> R,
     ) -> R {
         let mut removed = Removed::new();
         let result = {
             let mut state = shard.state.lock();
+            // 0: no entry could expire when `now` was read, but one given
+            // its own time-to-live since may be in this shard.
+            let now = if now == 0 { self.now() } else { now };
+            state.store.expire(now, &mut removed);
             let result = f(&mut state, &shard.counters, &mut removed);
-            let evicted = removed
-                .iter()
-                .filter(|(_, _, cause)| *cause == RemovalCause::Size)
-                .count();
-            shard.counters.evicted(evicted as u64);
+            let count = |wanted| {
+                removed
+                    .iter()
+                    .filter(|(_, _, cause)| *cause == wanted)
+                    .count() as u64
+            };
+            shard.counters.evicted(count(RemovalCause::Size));
+            shard.counters.expired(count(RemovalCause::Expired));
             shard.len.store(state.store.len() as u64, Relaxed);
             shard.weight.store(state.store.weight(), Relaxed);
             result
@@ -249,13 +281,15 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let (hash, shard) = self.locate("get", key);
-        let mut state = shard.state.lock();
-        let found = state.store.get(hash, key).cloned();
-        match found {
-            Some(_) => shard.counters.hit(),
-            None => shard.counters.miss(),
-        }
-        found
+        let now = self.now();
+        self.with_shard(shard, now, |state, counters, _| {
+            let found = state.store.get(hash, key, now).cloned();
+            match found {
+                Some(_) => counters.hit(),
+                None => counters.miss(),
+            }
+            found
+        })
     }
 
     /// Whether `key` is cached; counts neither a hit nor a miss, and does
@@ -266,7 +300,9 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let (hash, shard) = self.locate("contains_key", key);
-        shard.state.lock().store.peek(hash, key).is_some()
+        self.with_shard(shard, self.now(), |state, _, _| {
+            state.store.peek(hash, key).is_some()
+        })
     }
 
     /// Stores `value` under `key`; the listener gets a replaced value with
@@ -276,10 +312,46 @@ where
     /// An entry that weighs more than a shard's share of the capacity is
     /// not stored; the listener gets it at once, as `Size`.
     pub fn insert(&self, key: K, value: V) {
-        let (hash, shard) = self.locate("insert", &key);
+        self.insert_expiring("insert", key, value, None);
+    }
+
+    /// Like [`insert`](Self::insert), for an entry that expires `ttl` from
+    /// now, whatever the cache's own time-to-live (its time-to-idle still
+    /// applies). Works on any cache: one built without expiry settings
+    /// reads the clock only for entries given a `ttl`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use racefree_cache::{Cache, ManualClock};
+    ///
+    /// let clock = Arc::new(ManualClock::new());
+    /// let cache = Cache::builder(100).clock(Arc::clone(&clock)).build()?;
+    /// cache.insert_with_ttl("token", "abc", Duration::from_secs(30));
+    /// cache.insert("forever", "xyz");
+    /// clock.advance(Duration::from_secs(30));
+    /// assert_eq!(cache.get("token"), None);
+    /// assert_eq!(cache.get("forever"), Some("xyz"));
+    /// # Ok::<(), racefree_cache::BuildError>(())
+    /// ```
+    pub fn insert_with_ttl(&self, key: K, value: V, ttl: Duration) {
+        self.insert_expiring("insert_with_ttl", key, value, Some(ttl));
+    }
+
+    fn insert_expiring(&self, operation: &'static str, key: K, value: V, ttl: Option<Duration>) {
+        let (hash, shard) = self.locate(operation, &key);
         let weight = self.weigh(&key, &value);
-        self.with_shard(shard, |state, counters, removed| {
-            state.store.insert(hash, key, value, weight, removed);
+        if ttl.is_some() {
+            self.expiry.enable();
+        }
+        let now = self.now();
+        let live_until = self.expiry.live_until(&key, &value, now, ttl);
+        self.with_shard(shard, now, |state, counters, removed| {
+            state
+                .store
+                .insert(hash, key, value, weight, live_until, now, removed);
             counters.inserted();
         });
     }
@@ -295,7 +367,7 @@ where
     {
         let (hash, shard) = self.locate("remove", key);
         let with_listener = self.listener.is_some();
-        self.with_shard(shard, |state, _, removed| {
+        self.with_shard(shard, self.now(), |state, _, removed| {
             let (key, value) = state.store.remove(hash, key)?;
             if with_listener {
                 removed.push((key, value.clone(), RemovalCause::Explicit));
@@ -364,24 +436,33 @@ where
     {
         let (hash, shard) = self.locate("try_get_or_insert_with", &key);
         loop {
-            let mut state = shard.state.lock();
-            if let Some(value) = state.store.get(hash, &key) {
-                let value = value.clone();
-                shard.counters.hit();
-                return Ok(value);
-            }
-            shard.counters.miss();
-            if let Some(pending) = state.flights.find(hash, |p| p.key == key) {
-                let flight = Arc::clone(&pending.flight);
-                drop(state);
-                match flight.wait() {
+            match self.find_or_join(shard, hash, &key) {
+                Lookup::Hit(value) => return Ok(value),
+                Lookup::Wait(flight) => match flight.wait() {
                     Outcome::Loaded(value) => return Ok(value),
                     Outcome::Failed(Some(error)) => match error.downcast::<E>() {
                         Ok(error) => return Err(error),
                         Err(_) => continue,
                     },
                     Outcome::Failed(None) => continue,
-                }
+                },
+                Lookup::Lead(flight) => return self.lead(shard, hash, key, &flight, load),
+            }
+        }
+    }
+
+    /// Looks `key` up for a loading call: its value, or the flight loading
+    /// it, or a new flight this call must lead.
+    fn find_or_join(&self, shard: &Shard<K, V, P>, hash: u64, key: &K) -> Lookup<V> {
+        let now = self.now();
+        self.with_shard(shard, now, |state, counters, _| {
+            if let Some(value) = state.store.get(hash, key, now) {
+                counters.hit();
+                return Lookup::Hit(value.clone());
+            }
+            counters.miss();
+            if let Some(pending) = state.flights.find(hash, |p| p.key == *key) {
+                return Lookup::Wait(Arc::clone(&pending.flight));
             }
             let flight = Flight::new();
             state.flights.insert_unique(
@@ -393,9 +474,8 @@ where
                 },
                 |p| p.hash,
             );
-            drop(state);
-            return self.lead(shard, hash, key, &flight, load);
-        }
+            Lookup::Lead(flight)
+        })
     }
 
     /// Runs the loader of a flight this call registered, stores its value,
@@ -412,18 +492,22 @@ where
         E: Send + Sync + 'static,
     {
         let outcome = panic::catch_unwind(AssertUnwindSafe(load));
-        let weight = match &outcome {
-            Ok(Ok(value)) => self.weigh(&key, value),
-            _ => 0,
+        let now = self.now();
+        let (weight, live_until) = match &outcome {
+            Ok(Ok(value)) => (
+                self.weigh(&key, value),
+                self.expiry.live_until(&key, value, now, None),
+            ),
+            _ => (0, NEVER),
         };
-        self.with_shard(shard, |state, counters, removed| {
+        self.with_shard(shard, now, |state, counters, removed| {
             if let Ok(pending) = state.flights.find_entry(hash, |p| p.key == key) {
                 pending.remove();
             }
             if let Ok(Ok(value)) = &outcome {
                 state
                     .store
-                    .insert(hash, key, value.clone(), weight, removed);
+                    .insert(hash, key, value.clone(), weight, live_until, now, removed);
                 counters.inserted();
             }
         });
@@ -464,8 +548,9 @@ where
     #[doc(alias = "invalidate_entries_if")]
     pub fn retain(&self, mut keep: impl FnMut(&K, &V) -> bool) {
         reentry::check(self.id(), "retain");
+        let now = self.now();
         for shard in self.shards.iter() {
-            self.with_shard(shard, |state, _, removed| {
+            self.with_shard(shard, now, |state, _, removed| {
                 let _scope = reentry::enter(self.id());
                 state.store.retain(&mut keep, removed);
             });
@@ -477,8 +562,25 @@ where
     #[doc(alias = "invalidate_all")]
     pub fn clear(&self) {
         reentry::check(self.id(), "clear");
+        let now = self.now();
         for shard in self.shards.iter() {
-            self.with_shard(shard, |state, _, removed| state.store.clear(removed));
+            self.with_shard(shard, now, |state, _, removed| state.store.clear(removed));
+        }
+    }
+
+    /// Removes the expired entries of every shard now; the listener gets
+    /// each as [`RemovalCause::Expired`].
+    ///
+    /// An expired entry is never returned, but it is removed (and counted
+    /// in [`len`](Self::len) until then) only when a call reaches its shard.
+    /// Call this to release expired entries of a cache that is no longer
+    /// used much, for instance from a periodic task.
+    #[doc(alias = "run_pending_tasks")]
+    pub fn remove_expired(&self) {
+        reentry::check(self.id(), "remove_expired");
+        let now = self.now();
+        for shard in self.shards.iter() {
+            self.with_shard(shard, now, |_, _, _| ());
         }
     }
 
@@ -497,8 +599,9 @@ where
             "Cache::set_capacity({capacity}): the capacity must be at least the number of shards ({shards})"
         );
         self.capacity.store(capacity, Relaxed);
+        let now = self.now();
         for (i, shard) in self.shards.iter().enumerate() {
-            self.with_shard(shard, |state, _, removed| {
+            self.with_shard(shard, now, |state, _, removed| {
                 state
                     .store
                     .set_capacity(share(capacity, shards, i), removed)
@@ -523,12 +626,13 @@ where
     pub fn iter(&self) -> impl Iterator<Item = (K, V)> + '_ {
         reentry::check(self.id(), "iter");
         self.shards.iter().flat_map(|shard| {
-            let state = shard.state.lock();
-            state
-                .store
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect::<Vec<_>>()
+            self.with_shard(shard, self.now(), |state, _, _| {
+                state
+                    .store
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<Vec<_>>()
+            })
         })
     }
 
@@ -541,7 +645,9 @@ where
         stats
     }
 
-    /// The number of entries. Takes no lock; exact when no call runs.
+    /// The number of entries. Takes no lock; exact when no call runs, and
+    /// counting expired entries not yet removed (see
+    /// [`remove_expired`](Self::remove_expired)).
     pub fn len(&self) -> usize {
         self.shards
             .iter()
@@ -606,6 +712,8 @@ where
             .field("weight", &self.weight())
             .field("capacity", &self.capacity())
             .field("shards", &self.shard_count())
+            .field("time_to_live", &self.expiry.time_to_live)
+            .field("time_to_idle", &self.expiry.time_to_idle)
             .field("stats", &self.stats())
             .finish_non_exhaustive()
     }

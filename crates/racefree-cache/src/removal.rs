@@ -9,6 +9,8 @@ pub enum RemovalCause {
     Size,
     /// Removed by the user: `remove`, `invalidate`, `retain` or `clear`.
     Explicit,
+    /// Its time-to-live or time-to-idle ran out.
+    Expired,
     /// Its value was replaced by an `insert` of the same key; the listener
     /// gets the old value.
     Replaced,

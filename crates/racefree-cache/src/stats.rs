@@ -11,6 +11,7 @@ pub(crate) struct Counters {
     misses: AtomicU64,
     insertions: AtomicU64,
     evictions: AtomicU64,
+    expirations: AtomicU64,
 }
 
 /// Adds `n` to a counter whose writers all hold the same lock.
@@ -31,12 +32,16 @@ impl Counters {
     pub(crate) fn evicted(&self, n: u64) {
         bump(&self.evictions, n);
     }
+    pub(crate) fn expired(&self, n: u64) {
+        bump(&self.expirations, n);
+    }
 
     pub(crate) fn add_to(&self, stats: &mut CacheStats) {
         stats.hits += self.hits.load(Relaxed);
         stats.misses += self.misses.load(Relaxed);
         stats.insertions += self.insertions.load(Relaxed);
         stats.evictions += self.evictions.load(Relaxed);
+        stats.expirations += self.expirations.load(Relaxed);
     }
 }
 
@@ -58,6 +63,8 @@ pub struct CacheStats {
     /// Entries the policy evicted to stay within the capacity (and entries
     /// refused for weighing more than a shard's capacity).
     pub evictions: u64,
+    /// Entries removed because their time-to-live or time-to-idle ran out.
+    pub expirations: u64,
 }
 
 impl CacheStats {

@@ -8,6 +8,7 @@ use hashbrown::HashTable;
 use crate::node::{NIL, Node, Nodes};
 use crate::policy::Policy;
 use crate::removal::RemovalCause;
+use crate::timers::{NEVER, Timers};
 
 /// Entries that left a store, handed to the eviction listener once the
 /// shard's lock is released.
@@ -22,17 +23,54 @@ pub(crate) struct Store<K, V, P> {
     /// Sum of the entries' weights. Invariant: at most `capacity` between
     /// calls.
     weight: u64,
+    /// The time-to-idle in nanoseconds, or [`NEVER`].
+    idle: u64,
+    timers: Timers,
 }
 
 impl<K: Eq, V, P: Policy> Store<K, V, P> {
-    pub(crate) fn new(capacity: u64) -> Self {
+    /// A store of at most `capacity` weight whose entries expire `idle`
+    /// nanoseconds after their last use (or never, for [`NEVER`]).
+    pub(crate) fn new(capacity: u64, idle: u64) -> Self {
         Self {
             nodes: Nodes::new(),
             index: HashTable::new(),
             policy: P::with_capacity(capacity),
             capacity,
             weight: 0,
+            idle,
+            timers: Timers::default(),
         }
+    }
+
+    /// Removes the entries whose deadline is at or before `now`. Every
+    /// other method assumes this ran with the same `now` under the same
+    /// lock, so none of them checks deadlines.
+    pub(crate) fn expire(&mut self, now: u64, removed: &mut Removed<K, V>) {
+        while let Some(i) = self.timers.pop_due(now) {
+            let Some(node) = self.nodes.get(i as usize) else {
+                continue;
+            };
+            if node.deadline <= now {
+                self.policy.on_remove(&mut self.nodes, i);
+                let node = self.unindex(i);
+                removed.push((node.key, node.value, RemovalCause::Expired));
+            } else {
+                // Read since it was scheduled, or a stale timer of an entry
+                // that left, whose slot another entry took.
+                self.timers.schedule(node.deadline, i);
+            }
+        }
+        if self.timers.is_bloated(self.nodes.len()) {
+            let nodes = &self.nodes;
+            self.timers
+                .rebuild(nodes.iter().map(|(i, node)| (node.deadline, i as u32)));
+        }
+    }
+
+    /// An entry read or written at `now` expires then.
+    fn deadline(&self, live_until: u64, now: u64) -> u64 {
+        live_until.min(now.saturating_add(self.idle))
     }
 
     fn find<Q>(&self, hash: u64, key: &Q) -> Option<u32>
@@ -46,8 +84,9 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
             .copied()
     }
 
-    /// Looks `key` up and tells the policy whether it was found.
-    pub(crate) fn get<Q>(&mut self, hash: u64, key: &Q) -> Option<&V>
+    /// Looks `key` up at `now`, tells the policy whether it was found, and
+    /// restarts a found entry's time-to-idle.
+    pub(crate) fn get<Q>(&mut self, hash: u64, key: &Q, now: u64) -> Option<&V>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
@@ -55,6 +94,12 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
         match self.find(hash, key) {
             Some(i) => {
                 self.policy.on_hit(&mut self.nodes, i);
+                if self.idle != NEVER {
+                    let node = &self.nodes[i as usize];
+                    let deadline = self.deadline(node.live_until, now);
+                    // Later than before: the entry's timer stays early enough.
+                    self.nodes[i as usize].deadline = deadline;
+                }
                 Some(&self.nodes[i as usize].value)
             }
             None => {
@@ -73,22 +118,32 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
         self.find(hash, key).map(|i| &self.nodes[i as usize].value)
     }
 
-    /// Stores `value` under `key`, then evicts until the store fits. A
-    /// replaced value, evicted entries, and an entry heavier than the whole
-    /// capacity (refused) go to `removed`.
+    /// Stores `value` under `key` at `now`, to live until `live_until` at
+    /// the latest, then evicts until the store fits. A replaced value,
+    /// evicted entries, and an entry heavier than the whole capacity
+    /// (refused) go to `removed`.
+    #[allow(clippy::too_many_arguments)] // One entry's parts and its times.
     pub(crate) fn insert(
         &mut self,
         hash: u64,
         key: K,
         value: V,
         weight: u64,
+        live_until: u64,
+        now: u64,
         removed: &mut Removed<K, V>,
     ) {
+        let deadline = self.deadline(live_until, now);
         if let Some(i) = self.find(hash, &key) {
             let node = &mut self.nodes[i as usize];
             let old_value = std::mem::replace(&mut node.value, value);
             let old_key = std::mem::replace(&mut node.key, key);
             removed.push((old_key, old_value, RemovalCause::Replaced));
+            if deadline < node.deadline {
+                self.timers.schedule(deadline, i);
+            }
+            node.deadline = deadline;
+            node.live_until = live_until;
             if node.weight == weight {
                 self.policy.on_hit(&mut self.nodes, i);
             } else {
@@ -107,6 +162,8 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
                 value,
                 hash,
                 weight,
+                deadline,
+                live_until,
                 prev: NIL,
                 next: NIL,
                 queue: 0,
@@ -118,6 +175,7 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
                 .insert_unique(hash, i, |&j| nodes[j as usize].hash);
             self.weight += weight;
             self.policy.on_insert(&mut self.nodes, i);
+            self.timers.schedule(deadline, i);
         }
         self.evict_overflow(removed);
     }
@@ -185,6 +243,7 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
     /// Removes everything.
     pub(crate) fn clear(&mut self, removed: &mut Removed<K, V>) {
         self.policy.clear();
+        self.timers.clear();
         self.index = HashTable::new();
         self.weight = 0;
         removed.extend(
@@ -210,5 +269,51 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
 
     pub(crate) fn weight(&self) -> u64 {
         self.weight
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Lru;
+
+    /// Timers of entries that left or were rescheduled stay in the heap
+    /// until popped; they must not pile up when their deadlines are far.
+    #[test]
+    fn stale_timers_do_not_pile_up() {
+        let mut store: Store<u32, u32, Lru> = Store::new(10, NEVER);
+        let mut removed = Removed::new();
+        let far = 1 << 60;
+        for round in 0..10_000u32 {
+            store.expire(u64::from(round), &mut removed);
+            // Each replacement shortens the deadline: a new timer.
+            let key = round % 3;
+            store.insert(
+                u64::from(key),
+                key,
+                round,
+                1,
+                far - u64::from(round),
+                0,
+                &mut removed,
+            );
+            if round % 2 == 0 {
+                store.remove(u64::from(key), &key);
+            }
+        }
+        assert!(store.len() <= 3);
+        assert!(
+            store.timers.len() <= 2 * 3 + 64 + 1,
+            "{} timers",
+            store.timers.len()
+        );
+        removed.clear();
+        store.expire(far, &mut removed);
+        assert_eq!(store.len(), 0);
+        assert!(
+            removed
+                .iter()
+                .all(|(_, _, cause)| *cause == RemovalCause::Expired)
+        );
     }
 }
