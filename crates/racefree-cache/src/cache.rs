@@ -4,7 +4,6 @@
 use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
@@ -16,13 +15,14 @@ use racefree::DefaultHashBuilder;
 
 use crate::builder::CacheBuilder;
 use crate::expiry::Expiry;
-use crate::flight::{Flight, Outcome};
+use crate::flight::Flight;
 use crate::policy::{DefaultPolicy, Policy};
 use crate::reentry;
 use crate::removal::RemovalCause;
 use crate::stats::{CacheStats, Counters};
 use crate::store::{Removed, Store};
-use crate::timers::NEVER;
+
+mod loading;
 
 pub(crate) type Weigher<K, V> = Box<dyn Fn(&K, &V) -> u64 + Send + Sync>;
 pub(crate) type Listener<K, V> = Box<dyn Fn(K, V, RemovalCause) + Send + Sync>;
@@ -87,15 +87,6 @@ struct State<K, V, P> {
     store: Store<K, V, P>,
     /// Keys whose loader is running.
     flights: HashTable<Pending<K, V>>,
-}
-
-/// What a loading call found.
-enum Lookup<V> {
-    Hit(V),
-    /// Another call is loading the key.
-    Wait(Arc<Flight<V>>),
-    /// This call registered the flight and must load.
-    Lead(Arc<Flight<V>>),
 }
 
 struct Pending<K, V> {
@@ -374,158 +365,6 @@ where
             }
             Some(value)
         })
-    }
-
-    /// The value of `key`, or the value `load` returns, which is then
-    /// cached. However many threads miss `key` at the same moment, one runs
-    /// its `load`; the others wait for its value (single flight).
-    ///
-    /// If `load` panics, the panic goes to its caller, and the callers that
-    /// were waiting retry: one of them runs its own `load`. No lock is held
-    /// while `load` runs, so it may use the cache (except to load the same
-    /// key, which would wait for itself).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use std::sync::atomic::{AtomicUsize, Ordering};
-    ///
-    /// let cache = racefree_cache::Cache::new(100);
-    /// let loads = AtomicUsize::new(0);
-    /// std::thread::scope(|s| {
-    ///     for _ in 0..4 {
-    ///         s.spawn(|| {
-    ///             let value = cache.get_or_insert_with("config", || {
-    ///                 loads.fetch_add(1, Ordering::Relaxed);
-    ///                 "loaded".to_string()
-    ///             });
-    ///             assert_eq!(value, "loaded");
-    ///         });
-    ///     }
-    /// });
-    /// assert_eq!(loads.load(Ordering::Relaxed), 1);
-    /// ```
-    pub fn get_or_insert_with(&self, key: K, load: impl FnOnce() -> V) -> V {
-        match self.try_get_or_insert_with(key, || Ok::<V, std::convert::Infallible>(load())) {
-            Ok(value) => value,
-            Err(never) => match *never {},
-        }
-    }
-
-    /// Like [`get_or_insert_with`](Self::get_or_insert_with), for a
-    /// loader that can fail. An error is not cached: the loader's caller
-    /// and the callers waiting on it get the same error, as an `Arc`, and
-    /// the next call loads again. (A waiting caller whose loader had an
-    /// error of another type, or panicked, retries.)
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let cache = racefree_cache::Cache::new(100);
-    /// let failed = cache.try_get_or_insert_with(1, || Err::<u32, _>("backend down"));
-    /// assert_eq!(*failed.unwrap_err(), "backend down");
-    /// assert_eq!(cache.try_get_or_insert_with(1, || Ok::<_, &str>(7)), Ok(7));
-    /// ```
-    pub fn try_get_or_insert_with<E>(
-        &self,
-        key: K,
-        load: impl FnOnce() -> Result<V, E>,
-    ) -> Result<V, Arc<E>>
-    where
-        E: Send + Sync + 'static,
-    {
-        let (hash, shard) = self.locate("try_get_or_insert_with", &key);
-        loop {
-            match self.find_or_join(shard, hash, &key) {
-                Lookup::Hit(value) => return Ok(value),
-                Lookup::Wait(flight) => match flight.wait() {
-                    Outcome::Loaded(value) => return Ok(value),
-                    Outcome::Failed(Some(error)) => match error.downcast::<E>() {
-                        Ok(error) => return Err(error),
-                        Err(_) => continue,
-                    },
-                    Outcome::Failed(None) => continue,
-                },
-                Lookup::Lead(flight) => return self.lead(shard, hash, key, &flight, load),
-            }
-        }
-    }
-
-    /// Looks `key` up for a loading call: its value, or the flight loading
-    /// it, or a new flight this call must lead.
-    fn find_or_join(&self, shard: &Shard<K, V, P>, hash: u64, key: &K) -> Lookup<V> {
-        let now = self.now();
-        self.with_shard(shard, now, |state, counters, _| {
-            if let Some(value) = state.store.get(hash, key, now) {
-                counters.hit();
-                return Lookup::Hit(value.clone());
-            }
-            counters.miss();
-            if let Some(pending) = state.flights.find(hash, |p| p.key == *key) {
-                return Lookup::Wait(Arc::clone(&pending.flight));
-            }
-            let flight = Flight::new();
-            state.flights.insert_unique(
-                hash,
-                Pending {
-                    hash,
-                    key: key.clone(),
-                    flight: Arc::clone(&flight),
-                },
-                |p| p.hash,
-            );
-            Lookup::Lead(flight)
-        })
-    }
-
-    /// Runs the loader of a flight this call registered, stores its value,
-    /// and wakes the waiters, also when the loader panics.
-    fn lead<E>(
-        &self,
-        shard: &Shard<K, V, P>,
-        hash: u64,
-        key: K,
-        flight: &Flight<V>,
-        load: impl FnOnce() -> Result<V, E>,
-    ) -> Result<V, Arc<E>>
-    where
-        E: Send + Sync + 'static,
-    {
-        let outcome = panic::catch_unwind(AssertUnwindSafe(load));
-        let now = self.now();
-        let (weight, live_until) = match &outcome {
-            Ok(Ok(value)) => (
-                self.weigh(&key, value),
-                self.expiry.live_until(&key, value, now, None),
-            ),
-            _ => (0, NEVER),
-        };
-        self.with_shard(shard, now, |state, counters, removed| {
-            if let Ok(pending) = state.flights.find_entry(hash, |p| p.key == key) {
-                pending.remove();
-            }
-            if let Ok(Ok(value)) = &outcome {
-                state
-                    .store
-                    .insert(hash, key, value.clone(), weight, live_until, now, removed);
-                counters.inserted();
-            }
-        });
-        match outcome {
-            Ok(Ok(value)) => {
-                flight.finish(Outcome::Loaded(value.clone()));
-                Ok(value)
-            }
-            Ok(Err(error)) => {
-                let error = Arc::new(error);
-                flight.finish(Outcome::Failed(Some(error.clone())));
-                Err(error)
-            }
-            Err(payload) => {
-                flight.finish(Outcome::Failed(None));
-                panic::resume_unwind(payload)
-            }
-        }
     }
 
     /// Keeps only the entries for which `keep` returns true; the listener

@@ -2,12 +2,12 @@
 //! same key meanwhile wait for its value instead of loading it again.
 
 use std::any::Any;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use parking_lot::{Condvar, Mutex};
+use event_listener::{Event, Listener};
 
 /// What a failed loader left for its waiters: its error, if it returned
-/// one (a panicking loader leaves `None`).
+/// one (a loader that panicked or was cancelled leaves `None`).
 pub(crate) type Failure = Option<Arc<dyn Any + Send + Sync>>;
 
 /// How a load ended.
@@ -17,35 +17,55 @@ pub(crate) enum Outcome<V> {
     Failed(Failure),
 }
 
-/// One key's load in progress.
+/// One key's load in progress. Waiters may block a thread or await: the
+/// same event wakes both.
 pub(crate) struct Flight<V> {
-    /// `None` while the loader runs.
-    outcome: Mutex<Option<Outcome<V>>>,
-    done: Condvar,
+    outcome: OnceLock<Outcome<V>>,
+    done: Event,
 }
 
 impl<V: Clone> Flight<V> {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(Self {
-            outcome: Mutex::new(None),
-            done: Condvar::new(),
+            outcome: OnceLock::new(),
+            done: Event::new(),
         })
     }
 
-    /// Waits for the loader; called with no cache lock held.
+    /// Blocks until the loader is done; called with no cache lock held.
     pub(crate) fn wait(&self) -> Outcome<V> {
-        let mut outcome = self.outcome.lock();
         loop {
-            if let Some(outcome) = &*outcome {
+            if let Some(outcome) = self.outcome.get() {
                 return outcome.clone();
             }
-            self.done.wait(&mut outcome);
+            let listener = self.done.listen();
+            // Finished between the check and `listen`: it notified nobody.
+            if let Some(outcome) = self.outcome.get() {
+                return outcome.clone();
+            }
+            listener.wait();
         }
     }
 
-    /// Wakes every waiter with `outcome`.
+    /// Like [`wait`](Self::wait), without blocking the thread.
+    #[cfg(feature = "async")]
+    pub(crate) async fn wait_async(&self) -> Outcome<V> {
+        loop {
+            if let Some(outcome) = self.outcome.get() {
+                return outcome.clone();
+            }
+            let listener = self.done.listen();
+            if let Some(outcome) = self.outcome.get() {
+                return outcome.clone();
+            }
+            listener.await;
+        }
+    }
+
+    /// Wakes every waiter with `outcome`. Called once per flight.
     pub(crate) fn finish(&self, outcome: Outcome<V>) {
-        *self.outcome.lock() = Some(outcome);
-        self.done.notify_all();
+        if self.outcome.set(outcome).is_ok() {
+            self.done.notify(usize::MAX);
+        }
     }
 }

@@ -8,7 +8,9 @@
 //!   `cache` command measures them on your keys.
 //! - **Single flight**: [`Cache::get_or_insert_with`] runs one loader per
 //!   missing key however many callers miss at once; a loader that panics
-//!   or fails releases its waiters.
+//!   or fails releases its waiters. With the `async` feature,
+//!   `Cache::get_or_insert_with_async` does the same for a future, and a
+//!   leader whose future is dropped releases its waiters too.
 //! - **Expiry**: a time-to-live ([`CacheBuilder::time_to_live`]),
 //!   time-to-idle ([`CacheBuilder::time_to_idle`]) and per-entry
 //!   lifetimes ([`CacheBuilder::expire_after`],
@@ -20,6 +22,16 @@
 //! - **No guards, no poisoning**: values come out by clone, no user code
 //!   runs under a lock except [`Cache::retain`]'s predicate (which panics
 //!   instead of deadlocking if it calls the cache).
+//!
+//! # Features
+//!
+//! - `async`: `Cache::get_or_insert_with_async` and
+//!   `Cache::try_get_or_insert_with_async`. Runtime-agnostic: waiters
+//!   await an `event-listener` event, which blocking callers wait on too.
+//!
+//! `examples/http_service.rs` is an axum service whose handlers share a
+//! cache in front of a slow backend; its test checks that concurrent
+//! misses of a user make one backend call.
 //!
 //! # Layout
 //!

@@ -78,6 +78,41 @@ fn a_panicking_loader_releases_its_waiters_and_the_next_caller_loads() {
     assert_eq!(cache.get(&1), Some(7));
 }
 
+/// The user's closures around a load (weigher, listener) may panic too;
+/// the waiters still get the loaded value, and the key is not left
+/// registered as loading.
+#[test]
+fn a_panic_after_the_load_does_not_strand_the_waiters() {
+    let cache: Cache<u32, u64> = Cache::builder(1)
+        .eviction_listener(|key, _, _| assert_ne!(key, 0, "listener panics on key 0"))
+        .build()
+        .unwrap();
+    cache.insert(0, 0);
+    let arrived = AtomicUsize::new(0);
+    let panicked = AtomicUsize::new(0);
+    thread::scope(|s| {
+        for _ in 0..THREADS {
+            s.spawn(|| {
+                arrived.fetch_add(1, SeqCst);
+                // Storing the loaded value evicts key 0: the listener panics.
+                let call = panic::catch_unwind(AssertUnwindSafe(|| {
+                    cache.get_or_insert_with(1, || {
+                        wait_for(&arrived, THREADS);
+                        7
+                    })
+                }));
+                match call {
+                    Ok(value) => assert_eq!(value, 7),
+                    Err(_) => _ = panicked.fetch_add(1, SeqCst),
+                }
+            });
+        }
+    });
+    assert_eq!(panicked.load(SeqCst), 1, "only the loader's caller");
+    assert_eq!(cache.get(&1), Some(7));
+    assert_eq!(cache.get_or_insert_with(2, || 8), 8, "loading still works");
+}
+
 #[test]
 fn a_failing_loader_gives_its_waiters_the_same_error_and_caches_nothing() {
     let cache: Cache<u32, u64> = Cache::new(100);
