@@ -11,6 +11,7 @@ use crate::cache_speed::{self, SpeedWorkload};
 use crate::caches::CacheKind;
 use crate::hit_ratio::{self, HitWorkload};
 use crate::machine::Machine;
+use crate::memory;
 use crate::output::{check_writable, replace_generated};
 use crate::trace;
 
@@ -44,7 +45,7 @@ pub struct CacheArgs {
     #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Vec<u16>,
 
-    /// Capacity of the caches in the throughput runs.
+    /// Capacity of the caches in the throughput and memory runs.
     #[arg(long, value_name = "N", default_value_t = 1 << 16, value_parser = clap::value_parser!(u64).range(2..))]
     pub capacity: u64,
 
@@ -111,6 +112,21 @@ fn hit_workloads(args: &CacheArgs) -> Result<Vec<HitWorkload>, String> {
     Ok(workloads)
 }
 
+/// Measures each cache's bytes per entry, one at a time (the allocator
+/// counts every thread), as a Markdown section.
+fn memory_markdown(caches: &[CacheKind], capacity: u64) -> String {
+    let mut text = format!(
+        "\n### Memory\n\nHeap bytes per entry of a cache of capacity {capacity} filled with as many \
+         `u64` keys and values (16 bytes of the entry), divided by the entries it holds; counted by the \
+         benchmark's allocator.\n\n| cache | bytes per entry | beyond key and value |\n|---|---:|---:|\n"
+    );
+    for &kind in caches {
+        let bytes = memory::cache_bytes_per_entry(kind, capacity);
+        text += &format!("| {} | {bytes:.1} | {:.1} |\n", kind.name(), bytes - 16.0);
+    }
+    text
+}
+
 /// Runs the `cache` command; returns the text to print.
 pub fn run(args: &CacheArgs, command_line: &str) -> Result<String, String> {
     if let Some(path) = &args.markdown {
@@ -134,6 +150,7 @@ pub fn run(args: &CacheArgs, command_line: &str) -> Result<String, String> {
         args.requests,
         hits.markdown()
     );
+    text += &memory_markdown(&caches, args.capacity);
     if !args.skip_speed {
         let cores = thread::available_parallelism().map_or(1, |n| n.get());
         let mut threads: Vec<usize> = args.threads.iter().map(|&t| usize::from(t)).collect();

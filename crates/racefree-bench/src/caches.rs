@@ -13,6 +13,10 @@ pub trait BenchCache: Send + Sync {
     fn get(&self, key: u64) -> bool;
     /// Stores `key`.
     fn insert(&self, key: u64);
+    /// How many entries it holds, once [`settle`](Self::settle)d.
+    fn entries(&self) -> usize;
+    /// Finishes work the cache defers (moka applies writes in batches).
+    fn settle(&self) {}
 }
 
 fn check(key: u64, value: Option<u64>, cache: &str) -> bool {
@@ -47,6 +51,9 @@ impl<P: Policy> BenchCache for Racefree<P> {
     fn insert(&self, key: u64) {
         self.0.insert(key, key);
     }
+    fn entries(&self) -> usize {
+        self.0.len()
+    }
 }
 
 impl BenchCache for moka::sync::Cache<u64, u64, Hasher> {
@@ -55,6 +62,12 @@ impl BenchCache for moka::sync::Cache<u64, u64, Hasher> {
     }
     fn insert(&self, key: u64) {
         moka::sync::Cache::insert(self, key, key);
+    }
+    fn entries(&self) -> usize {
+        self.entry_count() as usize
+    }
+    fn settle(&self) {
+        self.run_pending_tasks();
     }
 }
 
@@ -70,6 +83,9 @@ impl BenchCache for QuickCache {
     }
     fn insert(&self, key: u64) {
         quick_cache::sync::Cache::insert(self, key, key);
+    }
+    fn entries(&self) -> usize {
+        quick_cache::sync::Cache::len(self)
     }
 }
 

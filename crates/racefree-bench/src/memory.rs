@@ -12,6 +12,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 
 use crate::adapter::{BenchMap, MapJob};
+use crate::caches::CacheKind;
 use crate::datum::Datum;
 
 /// The system allocator, counting live bytes while [`COUNTING`] is on.
@@ -101,4 +102,23 @@ impl MapJob for Measure {
             bytes_after_removal: after_removal,
         }
     }
+}
+
+/// Heap bytes per entry of a cache of `kind` with capacity `entries`,
+/// filled with that many `u64` keys and values, divided by the entries it
+/// holds. Counts what every thread allocates: run it while nothing but the
+/// cache allocates.
+pub fn cache_bytes_per_entry(kind: CacheKind, entries: u64) -> f64 {
+    LIVE.store(0, Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
+    let cache = kind.make(entries);
+    for key in 0..entries {
+        cache.insert(key);
+    }
+    cache.settle();
+    let live = LIVE.load(Ordering::SeqCst);
+    let held = cache.entries();
+    drop(cache);
+    COUNTING.store(false, Ordering::SeqCst);
+    live as f64 / held.max(1) as f64
 }

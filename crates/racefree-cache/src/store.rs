@@ -157,6 +157,12 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
             removed.push((key, value, RemovalCause::Size));
             return;
         } else {
+            if self.weight + weight > self.capacity {
+                // An eviction follows and frees a slot: grow the slab by
+                // one, not by doubling, or a full store holds twice the
+                // slots it uses.
+                self.nodes.reserve_exact(1);
+            }
             let i = self.nodes.insert(Node {
                 key,
                 value,

@@ -172,9 +172,12 @@ impl sealed::Policy for TinyLfu {
 
     fn on_insert<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) {
         // The sketch grows with the number of entries (a weigher can make
-        // the capacity far larger than the entry count), as Caffeine's does.
-        if nodes.len() > self.sketch.entries() {
-            self.sketch = Sketch::new(nodes.len() as u64 * 2);
+        // the capacity far larger than the entry count), as Caffeine's does,
+        // but not past the capacity: a full store holds one entry more
+        // until it evicts.
+        let entries = nodes.len() as u64;
+        if entries > self.sketch.entries() as u64 && entries <= self.capacity {
+            self.sketch = Sketch::new((entries * 2).min(self.capacity));
         }
         self.window.push_head(nodes, i, WINDOW);
     }
