@@ -281,7 +281,25 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::Lru;
+    use crate::policy::{Lru, TinyLfu};
+
+    /// The insert before each eviction holds one entry over the capacity;
+    /// it must not grow the slab or the sketch for good.
+    #[test]
+    fn a_full_store_keeps_its_size() {
+        let mut store: Store<u32, u32, TinyLfu> = Store::new(64, NEVER);
+        let mut removed = Removed::new();
+        for key in 0..1000 {
+            store.insert(u64::from(key), key, key, 1, NEVER, 0, &mut removed);
+        }
+        assert_eq!(store.len(), 64);
+        assert!(
+            store.nodes.capacity() <= 65,
+            "{} slots",
+            store.nodes.capacity()
+        );
+        assert_eq!(store.policy.sketch_entries(), 64);
+    }
 
     /// Timers of entries that left or were rescheduled stay in the heap
     /// until popped; they must not pile up when their deadlines are far.

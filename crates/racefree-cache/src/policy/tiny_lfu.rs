@@ -227,3 +227,10 @@ impl sealed::Policy for TinyLfu {
         self.protected.clear();
     }
 }
+
+#[cfg(test)]
+impl TinyLfu {
+    pub(crate) fn sketch_entries(&self) -> usize {
+        self.sketch.entries()
+    }
+}
