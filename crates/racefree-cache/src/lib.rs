@@ -45,21 +45,30 @@
 //!
 //! # Memory
 //!
-//! Per entry, besides the key and value, computed from the layout (not
-//! yet measured with an allocator): the slab slot's hash, weight, two
-//! deadlines, links and policy bits with the slab's tag (about 56 bytes),
-//! the index's 4-byte slot and control byte at hashbrown's load factor
-//! (about 6), and for W-TinyLFU the frequency sketch, 4 words of counters
-//! per entry of capacity (32): about 96 bytes in all. A cache with expiry
-//! adds a 12-byte timer per entry (16 with the heap's alignment).
+//! Measured by racefree-bench's `cache` command (its allocator counts every
+//! byte; `BENCHMARKS.md` has the table): a full cache of 65 536 `u64` keys
+//! and values takes 114 bytes per entry, 98 beyond the key and value, with
+//! W-TinyLFU, and 82 (66 beyond) with the other policies; quick_cache took
+//! about 60 and moka about 230 in the same run. Where the 98 bytes go: the
+//! slab slot besides the key and value (the entry's hash, weight, two
+//! deadlines, queue links and policy bits, 48 with padding, and the slab's
+//! tag, 8), the index (a 4-byte slot and a
+//! control byte per bucket, at most 7/8 full: about 10), and W-TinyLFU's
+//! frequency sketch (4 words of counters per entry of capacity: 32). A
+//! cache with expiry adds a 16-byte timer per entry. Larger keys and values
+//! add their own size (and their heap memory, if any) to the slot.
 //!
 //! # Speed
 //!
 //! A hit takes the shard's lock and, under W-TinyLFU, counts the key in
-//! the sketch and moves the entry in its queue. That bookkeeping makes
-//! hits several times slower than quick_cache's, whose hits only set a bit
-//! (`BENCHMARKS.md` has the figures); recording hits in a buffer applied in
-//! batches, as Caffeine does, is the known remedy and not yet done.
+//! the sketch and moves the entry in its queue: on a large cache, a cache
+//! miss in the sketch and more among the queue's neighbours, under the
+//! lock. That makes hits about 4 times slower than quick_cache's, whose
+//! hits take a read lock and bump a counter in the entry (`BENCHMARKS.md`
+//! has the figures); with the S3-FIFO policy, whose hits also only set a
+//! bit, racefree-cache ran at half to two thirds of quick_cache's speed.
+//! Recording hits in a buffer applied in batches, as Caffeine does, would
+//! let readers share the lock; it is not done yet.
 //!
 //! # Example
 //!
