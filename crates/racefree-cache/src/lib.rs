@@ -49,7 +49,7 @@
 //! byte; `BENCHMARKS.md` has the table): a full cache of 65 536 `u64` keys
 //! and values takes 114 bytes per entry, 98 beyond the key and value, with
 //! W-TinyLFU, and 82 (66 beyond) with the other policies; quick_cache took
-//! about 60 and moka about 230 in the same run. Where the 98 bytes go: the
+//! 55 to 65 (across runs) and moka about 230. Where the 98 bytes go: the
 //! slab slot besides the key and value (the entry's hash, weight, two
 //! deadlines, queue links and policy bits, 48 with padding, and the slab's
 //! tag, 8), the index (a 4-byte slot and a
