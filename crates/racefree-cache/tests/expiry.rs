@@ -314,3 +314,136 @@ fn under_concurrency_no_expired_value_is_returned_and_each_leaves_once() {
     }
     assert_eq!(left.len(), stored.len());
 }
+
+mod model {
+    //! Random calls and clock moves against a model of the expiry rules,
+    //! on one shard (so every call sweeps every due entry) with room for
+    //! every key (so nothing is evicted for size): the cache must return,
+    //! expire and report exactly what the model says.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    const TTI: u64 = 4;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(u32, u64),
+        InsertWithTtl(u32, u64, u64),
+        Get(u32),
+        ContainsKey(u32),
+        Remove(u32),
+        Advance(u64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let key = 0..8u32;
+        prop_oneof![
+            (key.clone(), any::<u64>()).prop_map(|(k, v)| Op::Insert(k, v)),
+            (key.clone(), any::<u64>(), 0..12u64).prop_map(|(k, v, t)| Op::InsertWithTtl(k, v, t)),
+            key.clone().prop_map(Op::Get),
+            key.clone().prop_map(Op::ContainsKey),
+            key.prop_map(Op::Remove),
+            (0..4u64).prop_map(Op::Advance),
+        ]
+    }
+
+    /// A live entry: its value, when it expires unless read, and when it
+    /// expires regardless (seconds).
+    struct Entry {
+        value: u64,
+        deadline: u64,
+        live_until: u64,
+    }
+
+    fn check(ops: &[Op]) {
+        let (cache, clock, log) = logged(|b| {
+            b.shards(1)
+                .time_to_live(10 * SECOND)
+                .time_to_idle(Duration::from_secs(TTI))
+        });
+        let mut model: HashMap<u32, Entry> = HashMap::new();
+        let mut now = 0;
+        let write = |now: u64, value, ttl: u64| Entry {
+            value,
+            deadline: (now + ttl).min(now + TTI),
+            live_until: now + ttl,
+        };
+        for op in ops {
+            // What is due expires before the call, whatever it is.
+            let mut expired: Vec<(u32, u64)> = Vec::new();
+            if !matches!(op, Op::Advance(_)) {
+                model.retain(|&key, entry| {
+                    let alive = entry.deadline > now;
+                    if !alive {
+                        expired.push((key, entry.value));
+                    }
+                    alive
+                });
+            }
+            let mut expected: Vec<(u32, u64, RemovalCause)> = expired
+                .into_iter()
+                .map(|(key, value)| (key, value, RemovalCause::Expired))
+                .collect();
+            match *op {
+                Op::Insert(key, value) | Op::InsertWithTtl(key, value, _) => {
+                    let ttl = match *op {
+                        Op::InsertWithTtl(_, _, ttl) => {
+                            cache.insert_with_ttl(key, value, Duration::from_secs(ttl));
+                            ttl
+                        }
+                        _ => {
+                            cache.insert(key, value);
+                            10
+                        }
+                    };
+                    if let Some(old) = model.insert(key, write(now, value, ttl)) {
+                        expected.push((key, old.value, RemovalCause::Replaced));
+                    }
+                }
+                Op::Get(key) => {
+                    let want = model.get_mut(&key).map(|entry| {
+                        entry.deadline = entry.live_until.min(now + TTI);
+                        entry.value
+                    });
+                    assert_eq!(cache.get(&key), want, "get {key} at {now} s");
+                }
+                Op::ContainsKey(key) => {
+                    assert_eq!(
+                        cache.contains_key(&key),
+                        model.contains_key(&key),
+                        "contains_key {key} at {now} s"
+                    );
+                }
+                Op::Remove(key) => {
+                    let want = model.remove(&key).map(|entry| entry.value);
+                    if let Some(value) = want {
+                        expected.push((key, value, RemovalCause::Explicit));
+                    }
+                    assert_eq!(cache.remove(&key), want, "remove {key} at {now} s");
+                }
+                Op::Advance(seconds) => {
+                    clock.advance(Duration::from_secs(seconds));
+                    now += seconds;
+                }
+            }
+            let mut reported = std::mem::take(&mut *log.lock().unwrap());
+            let order = |&(key, value, cause): &(u32, u64, RemovalCause)| {
+                (key, value, format!("{cause:?}"))
+            };
+            reported.sort_unstable_by_key(order);
+            expected.sort_unstable_by_key(order);
+            assert_eq!(reported, expected, "{op:?} at {now} s");
+            assert_eq!(cache.len(), model.len());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn expiry_matches_a_model(ops in prop::collection::vec(op(), 0..200)) {
+            check(&ops);
+        }
+    }
+}
