@@ -136,6 +136,18 @@ impl CacheKind {
         }
     }
 
+    /// For racefree-cache's one-shard policy columns, the builder calls
+    /// that make this cache.
+    pub fn builder_calls(self) -> Option<&'static str> {
+        match self {
+            Self::Lru => Some(".policy::<Lru>().shards(1)"),
+            Self::Sieve => Some(".policy::<Sieve>().shards(1)"),
+            Self::S3Fifo => Some(".policy::<S3Fifo>().shards(1)"),
+            Self::TinyLfu => Some(".shards(1)"),
+            Self::Racefree | Self::Moka | Self::QuickCache => None,
+        }
+    }
+
     /// A new, empty cache of this kind.
     pub fn make(self, capacity: u64) -> Box<dyn BenchCache> {
         match self {

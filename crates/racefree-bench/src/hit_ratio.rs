@@ -155,6 +155,54 @@ impl HitTable {
     }
 }
 
+impl HitTable {
+    /// One line per workload: which cache kept the most, and, if a
+    /// one-shard racefree-cache beat the default there, how to build it.
+    pub fn advice(&self) -> String {
+        let mut out = String::new();
+        for (workload, ratios) in &self.rows {
+            let column = |kind| self.caches.iter().position(|&k| k == kind);
+            let best = (0..ratios.len())
+                .max_by(|&a, &b| ratios[a].total_cmp(&ratios[b]))
+                .expect("at least one cache");
+            write!(
+                out,
+                "- {} at capacity {}: {} kept the most ({:.2} %)",
+                workload.name,
+                workload.capacity,
+                self.caches[best].name(),
+                100.0 * ratios[best]
+            )
+            .unwrap();
+            let ours = column(CacheKind::Racefree).or(column(CacheKind::TinyLfu));
+            if let Some(ours) = ours.filter(|&i| i != best) {
+                write!(
+                    out,
+                    "; racefree-cache's default {:.2} points behind",
+                    100.0 * (ratios[best] - ratios[ours])
+                )
+                .unwrap();
+            }
+            let policy = (0..ratios.len())
+                .filter(|&i| self.caches[i].builder_calls().is_some())
+                .max_by(|&a, &b| ratios[a].total_cmp(&ratios[b]));
+            if let Some(policy) = policy {
+                let calls = self.caches[policy].builder_calls().expect("filtered");
+                if let Some(ours) = ours.filter(|&i| ratios[policy] > ratios[i] + 0.001) {
+                    write!(
+                        out,
+                        "; `Cache::builder(..){calls}` gains {:.2} points over it",
+                        100.0 * (ratios[policy] - ratios[ours])
+                    )
+                    .unwrap();
+                }
+            }
+            out.push_str(".\n");
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -263,3 +263,64 @@ fn unwritable_output_paths_fail_before_measuring() {
         "{error}"
     );
 }
+
+#[test]
+fn the_cache_command_compares_caches_advises_and_splices_its_markdown() {
+    let dir = TempDir::new().unwrap();
+    let (trace, markdown) = (dir.path().join("t.lis"), dir.path().join("B.md"));
+    // Lines of `start_block num_blocks ignore request_number`: a hot block
+    // among a few cold ones.
+    let lines: String = (0..2000)
+        .map(|i| format!("{} 1 0 {i}\n", if i % 2 == 0 { 7 } else { i }))
+        .collect();
+    fs::write(&trace, lines).unwrap();
+    fs::write(
+        &markdown,
+        "# Kept\n<!-- racefree-bench-cache:begin -->old<!-- racefree-bench-cache:end -->\nAlso kept\n",
+    )
+    .unwrap();
+    // No memory run: it counts every thread's allocations, and tests run in
+    // parallel.
+    let cli = parse(&format!(
+        "cache --quiet --requests 2000 --trace {} --trace-capacities 16,64 --capacity 256 \
+         --ops 2000 --reps 1 --threads 1,2 --memory-entries 0 --markdown {}",
+        trace.display(),
+        markdown.display()
+    ))
+    .unwrap();
+    let text = run(&cli, "racefree-bench cache (test)").unwrap();
+    for section in ["### Hit ratio", "### Which cache", "### Throughput"] {
+        assert!(text.contains(section), "{section} missing from:\n{text}");
+    }
+    assert!(!text.contains("### Memory"));
+    // The trace rows: every other request is block 7, so about half hit.
+    assert!(
+        text.contains(&format!("| {} | 16 |", trace.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("- {} at capacity 64: ", trace.display())),
+        "{text}"
+    );
+    let written = fs::read_to_string(&markdown).unwrap();
+    assert!(written.starts_with("# Kept\n<!-- racefree-bench-cache:begin -->"));
+    assert!(written.ends_with("<!-- racefree-bench-cache:end -->\nAlso kept\n"));
+    assert!(written.contains("### Which cache") && !written.contains("old"));
+}
+
+#[test]
+fn the_cache_command_names_the_bad_line_of_a_trace() {
+    let dir = TempDir::new().unwrap();
+    let trace = dir.path().join("bad.lis");
+    fs::write(&trace, "1 1 0 0\n2 x 0 1\n").unwrap();
+    let cli = parse(&format!(
+        "cache --quiet --skip-speed --trace {}",
+        trace.display()
+    ))
+    .unwrap();
+    let error = run(&cli, "racefree-bench cache (test)").unwrap_err();
+    assert!(
+        error.contains("bad.lis") && error.contains("line 2"),
+        "{error}"
+    );
+}
