@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cache_speed::{self, SpeedWorkload};
 use crate::caches::CacheKind;
+use crate::hit_chart;
 use crate::hit_ratio::{self, HitWorkload};
 use crate::machine::Machine;
 use crate::memory;
@@ -71,6 +72,11 @@ pub struct CacheArgs {
     /// and `<!-- racefree-bench-cache:end -->` is replaced.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+
+    /// Also draw the hit ratios as an SVG dot plot (each cache's distance
+    /// from the best, per workload) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub chart: Option<PathBuf>,
 
     /// No progress bar.
     #[arg(long)]
@@ -137,6 +143,9 @@ pub fn run(args: &CacheArgs, command_line: &str) -> Result<String, String> {
     if let Some(path) = &args.markdown {
         check_writable("the Markdown report", path)?;
     }
+    if let Some(path) = &args.chart {
+        check_writable("the chart", path)?;
+    }
     let caches = if args.caches.is_empty() {
         CacheKind::ALL.to_vec()
     } else {
@@ -146,6 +155,11 @@ pub fn run(args: &CacheArgs, command_line: &str) -> Result<String, String> {
     let bar = progress_bar(workloads.len() * caches.len(), args.quiet, "replays");
     let hits = hit_ratio::measure(workloads, &caches, || bar.inc(1));
     bar.finish_and_clear();
+    if let Some(path) = &args.chart {
+        let svg = hit_chart::hit_ratios(&hits)?;
+        std::fs::write(path, svg)
+            .map_err(|e| format!("cannot write the chart to {}: {e}", path.display()))?;
+    }
     let mut text = format!(
         "### Hit ratio\n\nEach cache replays the same requests on one thread: a `get`, and an `insert` on a \
          miss. Zipf rows: {} requests, fixed seed, capacity 1000; \"optimum\" is the probability mass of \

@@ -14,6 +14,7 @@ pub mod datum;
 pub mod distribution;
 mod fresh_keys;
 pub mod gocases;
+pub mod hit_chart;
 pub mod hit_ratio;
 pub mod html;
 #[cfg(test)]

@@ -268,6 +268,7 @@ fn unwritable_output_paths_fail_before_measuring() {
 fn the_cache_command_compares_caches_advises_and_splices_its_markdown() {
     let dir = TempDir::new().unwrap();
     let (trace, markdown) = (dir.path().join("t.lis"), dir.path().join("B.md"));
+    let chart = dir.path().join("hits.svg");
     // Lines of `start_block num_blocks ignore request_number`: a hot block
     // among a few cold ones.
     let lines: String = (0..2000)
@@ -283,9 +284,10 @@ fn the_cache_command_compares_caches_advises_and_splices_its_markdown() {
     // parallel.
     let cli = parse(&format!(
         "cache --quiet --requests 2000 --trace {} --trace-capacities 16,64 --capacity 256 \
-         --ops 2000 --reps 1 --threads 1,2 --memory-entries 0 --markdown {}",
+         --ops 2000 --reps 1 --threads 1,2 --memory-entries 0 --markdown {} --chart {}",
         trace.display(),
-        markdown.display()
+        markdown.display(),
+        chart.display()
     ))
     .unwrap();
     let text = run(&cli, "racefree-bench cache (test)").unwrap();
@@ -306,6 +308,11 @@ fn the_cache_command_compares_caches_advises_and_splices_its_markdown() {
     assert!(written.starts_with("# Kept\n<!-- racefree-bench-cache:begin -->"));
     assert!(written.ends_with("<!-- racefree-bench-cache:end -->\nAlso kept\n"));
     assert!(written.contains("### Which cache") && !written.contains("old"));
+    let svg = fs::read_to_string(&chart).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("quick_cache 0.7"),
+        "{svg}"
+    );
 }
 
 #[test]
