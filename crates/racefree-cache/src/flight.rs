@@ -4,7 +4,7 @@
 use std::any::Any;
 use std::sync::{Arc, OnceLock};
 
-use event_listener::{Event, Listener};
+use event_listener::{Event, EventListener, Listener};
 
 /// What a failed loader left for its waiters: its error, if it returned
 /// one (a loader that panicked or was cancelled leaves `None`).
@@ -32,18 +32,26 @@ impl<V: Clone> Flight<V> {
         })
     }
 
+    /// The outcome, or a listener that fires when there is one.
+    fn outcome_or_listener(&self) -> Result<Outcome<V>, EventListener> {
+        if let Some(outcome) = self.outcome.get() {
+            return Ok(outcome.clone());
+        }
+        let listener = self.done.listen();
+        // Finished between the check and `listen`: it notified nobody.
+        match self.outcome.get() {
+            Some(outcome) => Ok(outcome.clone()),
+            None => Err(listener),
+        }
+    }
+
     /// Blocks until the loader is done; called with no cache lock held.
     pub(crate) fn wait(&self) -> Outcome<V> {
         loop {
-            if let Some(outcome) = self.outcome.get() {
-                return outcome.clone();
+            match self.outcome_or_listener() {
+                Ok(outcome) => return outcome,
+                Err(listener) => listener.wait(),
             }
-            let listener = self.done.listen();
-            // Finished between the check and `listen`: it notified nobody.
-            if let Some(outcome) = self.outcome.get() {
-                return outcome.clone();
-            }
-            listener.wait();
         }
     }
 
@@ -51,14 +59,10 @@ impl<V: Clone> Flight<V> {
     #[cfg(feature = "async")]
     pub(crate) async fn wait_async(&self) -> Outcome<V> {
         loop {
-            if let Some(outcome) = self.outcome.get() {
-                return outcome.clone();
+            match self.outcome_or_listener() {
+                Ok(outcome) => return outcome,
+                Err(listener) => listener.await,
             }
-            let listener = self.done.listen();
-            if let Some(outcome) = self.outcome.get() {
-                return outcome.clone();
-            }
-            listener.await;
         }
     }
 

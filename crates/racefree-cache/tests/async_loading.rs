@@ -43,19 +43,7 @@ async fn one_loader_runs_however_many_tasks_miss() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_leader_releases_its_waiters_and_one_of_them_loads() {
     let cache: Arc<Cache<u32, u64>> = Arc::new(Cache::new(100));
-    let started = Arc::new(Notify::new());
-    let leader = {
-        let (cache, started) = (cache.clone(), started.clone());
-        tokio::spawn(async move {
-            cache
-                .get_or_insert_with_async(1, async {
-                    started.notify_one();
-                    std::future::pending::<u64>().await
-                })
-                .await
-        })
-    };
-    started.notified().await;
+    let leader = lead(&cache, async { std::future::pending::<u64>().await }).await;
     let waiters: Vec<_> = (0..4)
         .map(|i| {
             let cache = cache.clone();
@@ -104,20 +92,11 @@ async fn an_error_reaches_every_waiter_and_is_not_cached() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_async_loader_releases_its_waiters() {
     let cache: Arc<Cache<u32, u64>> = Arc::new(Cache::new(100));
-    let started = Arc::new(Notify::new());
-    let leader = {
-        let (cache, started) = (cache.clone(), started.clone());
-        tokio::spawn(async move {
-            cache
-                .get_or_insert_with_async(1, async {
-                    started.notify_one();
-                    tokio::time::sleep(Duration::from_millis(30)).await;
-                    panic!("loader failed")
-                })
-                .await
-        })
-    };
-    started.notified().await;
+    let leader = lead(&cache, async {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        panic!("loader failed")
+    })
+    .await;
     let waiter = {
         let cache = cache.clone();
         tokio::spawn(async move { cache.get_or_insert_with_async(1, async { 5 }).await })
@@ -129,26 +108,37 @@ async fn a_panicking_async_loader_releases_its_waiters() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blocking_caller_waits_for_an_async_loader() {
     let cache: Arc<Cache<u32, u64>> = Arc::new(Cache::new(100));
-    let started = Arc::new(Notify::new());
-    let leader = {
-        let (cache, started) = (cache.clone(), started.clone());
-        tokio::spawn(async move {
-            cache
-                .get_or_insert_with_async(1, async {
-                    started.notify_one();
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    8
-                })
-                .await
-        })
-    };
-    started.notified().await;
+    let leader = lead(&cache, async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        8
+    })
+    .await;
     let blocking = {
         let cache = cache.clone();
         tokio::task::spawn_blocking(move || cache.get_or_insert_with(1, || unreachable!("joined")))
     };
     assert_eq!(blocking.await.unwrap(), 8);
     assert_eq!(leader.await.unwrap(), 8);
+}
+
+/// Spawns a task that misses key 1 and loads it with `load`; returns once
+/// `load` has started, so that later callers wait for it.
+async fn lead(
+    cache: &Arc<Cache<u32, u64>>,
+    load: impl Future<Output = u64> + Send + 'static,
+) -> tokio::task::JoinHandle<u64> {
+    let started = Arc::new(Notify::new());
+    let (cache, signal) = (cache.clone(), started.clone());
+    let leader = tokio::spawn(async move {
+        cache
+            .get_or_insert_with_async(1, async move {
+                signal.notify_one();
+                load.await
+            })
+            .await
+    });
+    started.notified().await;
+    leader
 }
 
 async fn join_all<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {

@@ -20,33 +20,10 @@ fn wait_for(arrived: &AtomicUsize, n: usize) {
     }
 }
 
-#[test]
-fn one_loader_runs_however_many_callers_miss() {
-    for _ in 0..50 {
-        let cache: Cache<u32, u64> = Cache::new(100);
-        let loads = AtomicUsize::new(0);
-        let arrived = AtomicUsize::new(0);
-        thread::scope(|s| {
-            for _ in 0..THREADS {
-                s.spawn(|| {
-                    arrived.fetch_add(1, SeqCst);
-                    let value = cache.get_or_insert_with(1, || {
-                        wait_for(&arrived, THREADS);
-                        loads.fetch_add(1, SeqCst);
-                        42
-                    });
-                    assert_eq!(value, 42);
-                });
-            }
-        });
-        assert_eq!(loads.load(SeqCst), 1);
-    }
-}
-
-#[test]
-fn a_panicking_loader_releases_its_waiters_and_the_next_caller_loads() {
-    let cache: Cache<u32, u64> = Cache::new(100);
-    let loads = AtomicUsize::new(0);
+/// `THREADS` callers miss key 1 at once (each loader waits until all have
+/// arrived) and load it with `load`; every call that does not panic must
+/// return `expected`. Returns how many panicked.
+fn miss_together(cache: &Cache<u32, u64>, load: impl Fn() -> u64 + Sync, expected: u64) -> usize {
     let arrived = AtomicUsize::new(0);
     let panicked = AtomicUsize::new(0);
     thread::scope(|s| {
@@ -56,24 +33,45 @@ fn a_panicking_loader_releases_its_waiters_and_the_next_caller_loads() {
                 let call = panic::catch_unwind(AssertUnwindSafe(|| {
                     cache.get_or_insert_with(1, || {
                         wait_for(&arrived, THREADS);
-                        if loads.fetch_add(1, SeqCst) == 0 {
-                            panic!("backend down");
-                        }
-                        7
+                        load()
                     })
                 }));
                 match call {
-                    Ok(value) => assert_eq!(value, 7),
+                    Ok(value) => assert_eq!(value, expected),
                     Err(_) => _ = panicked.fetch_add(1, SeqCst),
                 }
             });
         }
     });
-    assert_eq!(
-        panicked.load(SeqCst),
-        1,
-        "only the loader's own caller sees its panic"
-    );
+    panicked.into_inner()
+}
+
+#[test]
+fn one_loader_runs_however_many_callers_miss() {
+    for _ in 0..50 {
+        let cache: Cache<u32, u64> = Cache::new(100);
+        let loads = AtomicUsize::new(0);
+        let load = || {
+            loads.fetch_add(1, SeqCst);
+            42
+        };
+        assert_eq!(miss_together(&cache, load, 42), 0);
+        assert_eq!(loads.load(SeqCst), 1);
+    }
+}
+
+#[test]
+fn a_panicking_loader_releases_its_waiters_and_the_next_caller_loads() {
+    let cache: Cache<u32, u64> = Cache::new(100);
+    let loads = AtomicUsize::new(0);
+    let load = || {
+        if loads.fetch_add(1, SeqCst) == 0 {
+            panic!("backend down");
+        }
+        7
+    };
+    let panicked = miss_together(&cache, load, 7);
+    assert_eq!(panicked, 1, "only the loader's own caller sees its panic");
     assert_eq!(loads.load(SeqCst), 2, "one retry loads for all the waiters");
     assert_eq!(cache.get(&1), Some(7));
 }
@@ -88,27 +86,12 @@ fn a_panic_after_the_load_does_not_strand_the_waiters() {
         .build()
         .unwrap();
     cache.insert(0, 0);
-    let arrived = AtomicUsize::new(0);
-    let panicked = AtomicUsize::new(0);
-    thread::scope(|s| {
-        for _ in 0..THREADS {
-            s.spawn(|| {
-                arrived.fetch_add(1, SeqCst);
-                // Storing the loaded value evicts key 0: the listener panics.
-                let call = panic::catch_unwind(AssertUnwindSafe(|| {
-                    cache.get_or_insert_with(1, || {
-                        wait_for(&arrived, THREADS);
-                        7
-                    })
-                }));
-                match call {
-                    Ok(value) => assert_eq!(value, 7),
-                    Err(_) => _ = panicked.fetch_add(1, SeqCst),
-                }
-            });
-        }
-    });
-    assert_eq!(panicked.load(SeqCst), 1, "only the loader's caller");
+    // Storing the loaded value evicts key 0: the listener panics.
+    assert_eq!(
+        miss_together(&cache, || 7, 7),
+        1,
+        "only the loader's caller"
+    );
     assert_eq!(cache.get(&1), Some(7));
     assert_eq!(cache.get_or_insert_with(2, || 8), 8, "loading still works");
 }
