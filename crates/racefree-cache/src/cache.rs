@@ -309,7 +309,7 @@ where
     /// Like [`insert`](Self::insert), for an entry that expires `ttl` from
     /// now, whatever the cache's own time-to-live (its time-to-idle still
     /// applies). Works on any cache: one built without expiry settings
-    /// reads the clock only for entries given a `ttl`.
+    /// starts reading its clock at its first `insert_with_ttl`.
     ///
     /// # Example
     ///
