@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
 use hashbrown::HashTable;
-use parking_lot::Mutex;
+use parking_lot::RwLock;
 use racefree::DefaultHashBuilder;
 
+use crate::accesses::{Access, Accesses, DRAIN_AT, Recorded, SLOTS};
 use crate::builder::CacheBuilder;
 use crate::expiry::Expiry;
 use crate::flight::Flight;
@@ -20,7 +21,7 @@ use crate::policy::{DefaultPolicy, Policy};
 use crate::reentry;
 use crate::removal::RemovalCause;
 use crate::stats::{CacheStats, Counters};
-use crate::store::{Removed, Store};
+use crate::store::{Lookup, Removed, Store};
 
 mod loading;
 
@@ -75,7 +76,11 @@ pub struct Cache<K, V, P = DefaultPolicy, S = DefaultHashBuilder> {
 }
 
 struct Shard<K, V, P> {
-    state: Mutex<State<K, V, P>>,
+    /// Lookups take it shared; everything that changes the store (and
+    /// applies the recorded lookups to the policy) takes it exclusive.
+    state: RwLock<State<K, V, P>>,
+    /// Lookups made under the shared lock, waiting for the policy.
+    accesses: Accesses,
     counters: Counters,
     /// Copies of the store's length and weight, written under the lock, so
     /// `len` and `weight` take none.
@@ -162,10 +167,11 @@ where
         let shards = (0..shards)
             .map(|i| {
                 CachePadded::new(Shard {
-                    state: Mutex::new(State {
+                    state: RwLock::new(State {
                         store: Store::new(share(capacity, shards, i), idle),
                         flights: HashTable::new(),
                     }),
+                    accesses: Accesses::default(),
                     counters: Counters::default(),
                     len: AtomicU64::new(0),
                     weight: AtomicU64::new(0),
@@ -226,7 +232,8 @@ where
     ) -> R {
         let mut removed = Removed::new();
         let result = {
-            let mut state = shard.state.lock();
+            let mut state = shard.state.write();
+            Self::drain(shard, &mut state);
             // 0: no entry could expire when `now` was read, but one given
             // its own time-to-live since may be in this shard.
             let now = if now == 0 { self.now() } else { now };
@@ -246,6 +253,59 @@ where
         };
         self.notify(removed);
         result
+    }
+
+    /// Applies the lookups readers recorded to the policy, in order, and
+    /// counts them. The caller holds the shard's write lock.
+    fn drain(shard: &Shard<K, V, P>, state: &mut State<K, V, P>) {
+        for access in shard.accesses.drain() {
+            match access {
+                Access::Hit(_) => shard.counters.hit(),
+                Access::Miss(_) => shard.counters.miss(),
+            }
+            state.store.apply(access);
+        }
+    }
+
+    /// Looks `key` up under the shard's shared lock and records the lookup
+    /// for the policy: `Some` with what it found, or `None` if the call
+    /// must take the exclusive lock (an entry to expire or whose
+    /// time-to-idle restarts; or, unless `record_miss`, a miss).
+    fn read<Q>(
+        &self,
+        shard: &Shard<K, V, P>,
+        hash: u64,
+        key: &Q,
+        now: u64,
+        record_miss: bool,
+    ) -> Option<Option<V>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        let state = shard.state.read();
+        // As in `with_shard`: an entry with its own time-to-live may have
+        // arrived since `now` was read as 0.
+        let now = if now == 0 { self.now() } else { now };
+        if state.store.needs_writer(now) {
+            return None;
+        }
+        let (found, access) = match state.store.lookup(hash, key, now) {
+            Lookup::Found(i, value) => (Some(value.clone()), Access::Hit(i)),
+            Lookup::Absent if record_miss => (None, Access::Miss(hash)),
+            Lookup::Absent | Lookup::Expired => return None,
+        };
+        let recorded = shard.accesses.record(access);
+        drop(state);
+        if matches!(
+            recorded,
+            Recorded::Slot(DRAIN_AT | SLOTS) | Recorded::Dropped
+        ) {
+            if let Some(mut state) = shard.state.try_write() {
+                Self::drain(shard, &mut state);
+            }
+        }
+        Some(found)
     }
 
     fn notify(&self, removed: Removed<K, V>) {
@@ -273,6 +333,9 @@ where
     {
         let (hash, shard) = self.locate("get", key);
         let now = self.now();
+        if let Some(found) = self.read(shard, hash, key, now, true) {
+            return found;
+        }
         self.with_shard(shard, now, |state, counters, _| {
             let found = state.store.get(hash, key, now).cloned();
             match found {
@@ -291,8 +354,14 @@ where
         Q: Hash + Eq + ?Sized,
     {
         let (hash, shard) = self.locate("contains_key", key);
-        self.with_shard(shard, self.now(), |state, _, _| {
-            state.store.peek(hash, key).is_some()
+        let state = shard.state.read();
+        let now = self.now();
+        if !state.store.needs_writer(now) {
+            return matches!(state.store.lookup(hash, key, now), Lookup::Found(..));
+        }
+        drop(state);
+        self.with_shard(shard, now, |state, _, _| {
+            matches!(state.store.lookup(hash, key, now), Lookup::Found(..))
         })
     }
 
@@ -475,11 +544,15 @@ where
         })
     }
 
-    /// The counters: hits, misses, insertions and evictions. Takes no lock.
+    /// The counters: hits, misses, insertions and evictions. Takes no
+    /// lock; exact when no call runs.
     pub fn stats(&self) -> CacheStats {
         let mut stats = CacheStats::default();
         for shard in self.shards.iter() {
             shard.counters.add_to(&mut stats);
+            let (hits, misses) = shard.accesses.uncounted();
+            stats.hits += hits;
+            stats.misses += misses;
         }
         stats
     }

@@ -37,8 +37,17 @@
 //!
 //! Each shard is a single-threaded store (a key index, a slab of entries,
 //! the policy's queues threaded through them) behind its own
-//! `parking_lot::Mutex`, as in quick_cache. The policy code never sees a
+//! `parking_lot::RwLock`, as in quick_cache. The policy code never sees a
 //! lock, so it is tested alone, and a trace replays through it exactly.
+//! Lookups take the lock shared and record what they found in a small
+//! per-shard buffer; whoever next takes the lock exclusively (a write, or
+//! a lookup that finds the buffer half full) applies the records to the
+//! policy in order, before changing anything, as Caffeine's read buffers
+//! do. On one thread the policy sees exactly the calls made; under
+//! contention, a lookup that finds the buffer full is counted but not
+//! recorded. Keys and values must be `Sync`, since lookups on many threads
+//! read them at once.
+//!
 //! The shards are not racefree maps: the policies thread their queues
 //! through the entries, which a map behind the common contract does not
 //! expose; the cache shares racefree's hasher.
@@ -60,15 +69,12 @@
 //!
 //! # Speed
 //!
-//! A hit takes the shard's lock and, under W-TinyLFU, counts the key in
-//! the sketch and moves the entry in its queue: on a large cache, a cache
-//! miss in the sketch and more among the queue's neighbours, under the
-//! lock. That makes hits about 4 times slower than quick_cache's, whose
-//! hits take a read lock and bump a counter in the entry (`BENCHMARKS.md`
-//! has the figures); with the S3-FIFO policy, whose hits also only set a
-//! bit, racefree-cache ran at half to two thirds of quick_cache's speed.
-//! Recording hits in a buffer applied in batches, as Caffeine does, would
-//! let readers share the lock; it is not done yet.
+//! A lookup takes the shard's lock shared; the policy's bookkeeping for it
+//! (under W-TinyLFU, a count in the frequency sketch and a move in its
+//! queue) runs later, in a batch, where its cache misses overlap. That
+//! bookkeeping still makes hits several times slower than quick_cache's,
+//! whose hits only bump a counter in the entry; `BENCHMARKS.md` has the
+//! figures.
 //!
 //! # Example
 //!
@@ -83,6 +89,7 @@
 
 #![deny(unsafe_code)]
 
+mod accesses;
 mod builder;
 mod cache;
 mod clock;

@@ -34,7 +34,7 @@ pub type DefaultPolicy = TinyLfu;
 
 /// An eviction policy. Implemented by [`Lru`], [`Sieve`], [`S3Fifo`] and
 /// [`TinyLfu`]; sealed, because its methods work on the store's internals.
-pub trait Policy: sealed::Policy + Send + 'static {}
+pub trait Policy: sealed::Policy + Send + Sync + 'static {}
 
 pub(crate) mod sealed {
     use crate::node::Nodes;

@@ -5,6 +5,7 @@ use std::borrow::Borrow;
 
 use hashbrown::HashTable;
 
+use crate::accesses::Access;
 use crate::node::{NIL, Node, Nodes};
 use crate::policy::Policy;
 use crate::removal::RemovalCause;
@@ -13,6 +14,15 @@ use crate::timers::{NEVER, Timers};
 /// Entries that left a store, handed to the eviction listener once the
 /// shard's lock is released.
 pub(crate) type Removed<K, V> = Vec<(K, V, RemovalCause)>;
+
+/// What a reader's lookup found.
+pub(crate) enum Lookup<'a, V> {
+    /// The entry in this slot, and its value.
+    Found(u32, &'a V),
+    /// An entry past its deadline, which only a writer may remove.
+    Expired,
+    Absent,
+}
 
 pub(crate) struct Store<K, V, P> {
     nodes: Nodes<K, V>,
@@ -109,13 +119,37 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
         }
     }
 
-    /// Looks `key` up without counting an access.
-    pub(crate) fn peek<Q>(&self, hash: u64, key: &Q) -> Option<&V>
+    /// Whether a lookup at `now` must take the exclusive lock: to remove
+    /// entries that expired, or to restart a found entry's time-to-idle.
+    pub(crate) fn needs_writer(&self, now: u64) -> bool {
+        self.idle != NEVER || self.timers.is_due(now)
+    }
+
+    /// Looks `key` up at `now` without telling the policy; for readers
+    /// that share the store.
+    pub(crate) fn lookup<Q>(&self, hash: u64, key: &Q, now: u64) -> Lookup<'_, V>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        self.find(hash, key).map(|i| &self.nodes[i as usize].value)
+        match self.find(hash, key) {
+            Some(i) if self.nodes[i as usize].deadline > now => {
+                Lookup::Found(i, &self.nodes[i as usize].value)
+            }
+            Some(_) => Lookup::Expired,
+            None => Lookup::Absent,
+        }
+    }
+
+    /// Tells the policy about a lookup recorded by a reader.
+    pub(crate) fn apply(&mut self, access: Access) {
+        match access {
+            Access::Hit(i) => {
+                debug_assert!(self.nodes.contains(i as usize), "a recorded entry left");
+                self.policy.on_hit(&mut self.nodes, i);
+            }
+            Access::Miss(hash) => self.policy.on_miss(hash),
+        }
     }
 
     /// Stores `value` under `key` at `now`, to live until `live_until` at

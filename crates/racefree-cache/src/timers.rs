@@ -29,6 +29,13 @@ impl Timers {
         }
     }
 
+    /// Whether a timer is due at `now`.
+    pub(crate) fn is_due(&self, now: u64) -> bool {
+        self.heap
+            .peek()
+            .is_some_and(|&Reverse((deadline, _))| deadline <= now)
+    }
+
     /// An entry whose timer is due at `now`. It may since have left or been
     /// given a later deadline: the caller checks.
     pub(crate) fn pop_due(&mut self, now: u64) -> Option<u32> {

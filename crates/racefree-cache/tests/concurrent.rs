@@ -351,3 +351,34 @@ fn shrinking_the_capacity_evicts_at_once() {
     assert!(cache.is_empty());
     assert!(format!("{cache:?}").contains("capacity: 10"));
 }
+
+/// Lookups under the shared lock are counted when they are applied to the
+/// policy, or at once when the record is full; none is lost or counted
+/// twice.
+#[test]
+fn every_lookup_is_counted_once() {
+    let cache: Cache<u32, u32> = Cache::new(1000);
+    for key in 0..500 {
+        cache.insert(key, key);
+    }
+    const LOOKUPS: u32 = 20_000;
+    thread::scope(|s| {
+        for t in 0..THREADS as u32 {
+            let cache = &cache;
+            s.spawn(move || {
+                for n in 0..LOOKUPS {
+                    // Keys 0..1000: half of them cached.
+                    let key = (n * 7 + t * 13) % 1000;
+                    assert_eq!(cache.get(&key), (key < 500).then_some(key));
+                }
+            });
+        }
+    });
+    let stats = cache.stats();
+    let lookups = u64::from(LOOKUPS) * THREADS as u64;
+    assert_eq!(stats.hits + stats.misses, lookups, "{stats:?}");
+    assert_eq!(stats.hits, lookups / 2, "{stats:?}");
+    // Applying the records changes nothing that was counted.
+    cache.insert(2000, 0);
+    assert_eq!(cache.stats().hits + cache.stats().misses, lookups);
+}

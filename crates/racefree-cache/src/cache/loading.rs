@@ -172,6 +172,9 @@ where
     /// it, or a new flight this call must lead.
     fn find_or_join(&self, shard: &Shard<K, V, P>, hash: u64, key: &K) -> Lookup<V> {
         let now = self.now();
+        if let Some(Some(value)) = self.read(shard, hash, key, now, false) {
+            return Lookup::Hit(value);
+        }
         self.with_shard(shard, now, |state, counters, _| {
             if let Some(value) = state.store.get(hash, key, now) {
                 counters.hit();
@@ -275,7 +278,7 @@ impl<K: Eq, V: Clone, P, S> Drop for Leader<'_, K, V, P, S> {
         if let Some(key) = self.key.take() {
             // Only the flight's entry: no expiry sweep, so no listener runs
             // while a panic may be unwinding.
-            unregister(&mut self.shard.state.lock().flights, self.hash, &key);
+            unregister(&mut self.shard.state.write().flights, self.hash, &key);
             self.flight.finish(Outcome::Failed(None));
         }
     }
