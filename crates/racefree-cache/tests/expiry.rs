@@ -228,7 +228,10 @@ fn entries_read_often_under_time_to_idle_outlive_their_first_deadline_many_times
     assert_eq!(cache.len(), 25, "the unread half expired");
     let log = log.lock().unwrap();
     assert_eq!(log.len(), 25);
-    assert!(log.iter().all(|&(key, _, cause)| key >= 25 && cause == RemovalCause::Expired));
+    assert!(
+        log.iter()
+            .all(|&(key, _, cause)| key >= 25 && cause == RemovalCause::Expired)
+    );
 }
 
 /// Writers publish, after each insert, a deadline no earlier than the
