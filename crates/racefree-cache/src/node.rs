@@ -15,11 +15,6 @@ pub struct Node<K, V> {
     pub(crate) hash: u64,
     /// What the entry counts against the capacity (1 without a weigher).
     pub(crate) weight: u64,
-    /// When the entry expires unless read first (time-to-idle), in
-    /// nanoseconds on the cache's clock, or `NEVER`.
-    pub(crate) deadline: u64,
-    /// When the entry expires however often it is read (time-to-live).
-    pub(crate) live_until: u64,
     /// Towards the queue's head (newer), or [`NIL`].
     pub(crate) prev: u32,
     /// Towards the queue's tail (older), or [`NIL`].

@@ -9,7 +9,7 @@ use crate::accesses::Access;
 use crate::node::{NIL, Node, Nodes};
 use crate::policy::Policy;
 use crate::removal::RemovalCause;
-use crate::timers::{NEVER, Timers};
+use crate::timers::{Life, NEVER, Timers};
 
 /// Entries that left a store, handed to the eviction listener once the
 /// shard's lock is released.
@@ -58,23 +58,23 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
     /// lock, so none of them checks deadlines.
     pub(crate) fn expire(&mut self, now: u64, removed: &mut Removed<K, V>) {
         while let Some(i) = self.timers.pop_due(now) {
-            let Some(node) = self.nodes.get(i as usize) else {
+            if !self.nodes.contains(i as usize) {
                 continue;
-            };
-            if node.deadline <= now {
+            }
+            let deadline = self.timers.life(i).deadline;
+            if deadline <= now {
                 self.policy.on_remove(&mut self.nodes, i);
                 let node = self.unindex(i);
                 removed.push((node.key, node.value, RemovalCause::Expired));
             } else {
                 // Read since it was scheduled, or a stale timer of an entry
                 // that left, whose slot another entry took.
-                self.timers.schedule(node.deadline, i);
+                self.timers.schedule(deadline, i);
             }
         }
         if self.timers.is_bloated(self.nodes.len()) {
-            let nodes = &self.nodes;
-            self.timers
-                .rebuild(nodes.iter().map(|(i, node)| (node.deadline, i as u32)));
+            let slots: Vec<u32> = self.nodes.iter().map(|(i, _)| i as u32).collect();
+            self.timers.rebuild(slots.into_iter());
         }
     }
 
@@ -105,10 +105,8 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
             Some(i) => {
                 self.policy.on_hit(&mut self.nodes, i);
                 if self.idle != NEVER {
-                    let node = &self.nodes[i as usize];
-                    let deadline = self.deadline(node.live_until, now);
-                    // Later than before: the entry's timer stays early enough.
-                    self.nodes[i as usize].deadline = deadline;
+                    let deadline = self.deadline(self.timers.life(i).live_until, now);
+                    self.timers.extend(i, deadline);
                 }
                 Some(&self.nodes[i as usize].value)
             }
@@ -133,7 +131,7 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
         Q: Eq + ?Sized,
     {
         match self.find(hash, key) {
-            Some(i) if self.nodes[i as usize].deadline > now => {
+            Some(i) if self.timers.life(i).deadline > now => {
                 Lookup::Found(i, &self.nodes[i as usize].value)
             }
             Some(_) => Lookup::Expired,
@@ -173,12 +171,15 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
             let old_value = std::mem::replace(&mut node.value, value);
             let old_key = std::mem::replace(&mut node.key, key);
             removed.push((old_key, old_value, RemovalCause::Replaced));
-            if deadline < node.deadline {
-                self.timers.schedule(deadline, i);
-            }
-            node.deadline = deadline;
-            node.live_until = live_until;
-            if node.weight == weight {
+            let same_weight = node.weight == weight;
+            self.timers.renew(
+                i,
+                Life {
+                    deadline,
+                    live_until,
+                },
+            );
+            if same_weight {
                 self.policy.on_hit(&mut self.nodes, i);
             } else {
                 // Queues keep their weight totals: relink at the new weight.
@@ -202,8 +203,6 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
                 value,
                 hash,
                 weight,
-                deadline,
-                live_until,
                 prev: NIL,
                 next: NIL,
                 queue: 0,
@@ -215,7 +214,13 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
                 .insert_unique(hash, i, |&j| nodes[j as usize].hash);
             self.weight += weight;
             self.policy.on_insert(&mut self.nodes, i);
-            self.timers.schedule(deadline, i);
+            self.timers.start(
+                i,
+                Life {
+                    deadline,
+                    live_until,
+                },
+            );
         }
         self.evict_overflow(removed);
     }
@@ -245,6 +250,7 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
             self.index
                 .shrink_to(self.index.len(), |&j| nodes[j as usize].hash);
             self.nodes.shrink_to_fit();
+            self.timers.truncate(self.nodes.capacity());
         }
         node
     }

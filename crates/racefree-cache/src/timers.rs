@@ -1,4 +1,8 @@
-//! Which of a shard's entries expire next.
+//! When a shard's entries expire, and which expire next.
+//!
+//! Each entry's deadlines live here, in a table by slab slot that is
+//! allocated only once some entry can expire: a cache without expiry
+//! spends no memory on them.
 //!
 //! A binary heap of (deadline, entry) with lazy deletion, rather than the
 //! hierarchical timer wheel Caffeine uses: a shard is small, and the heap
@@ -19,9 +23,76 @@ pub(crate) const NEVER: u64 = u64::MAX;
 #[derive(Debug, Default)]
 pub(crate) struct Timers {
     heap: BinaryHeap<Reverse<(u64, u32)>>,
+    /// By slot; empty while no entry can expire, and slots past its end
+    /// never expire.
+    lives: Vec<Life>,
 }
 
+/// One entry's deadlines.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Life {
+    /// When it expires unless read first (time-to-idle).
+    pub(crate) deadline: u64,
+    /// When it expires however often it is read (time-to-live).
+    pub(crate) live_until: u64,
+}
+
+const FOREVER: Life = Life {
+    deadline: NEVER,
+    live_until: NEVER,
+};
+
 impl Timers {
+    /// Slot `i`'s deadlines.
+    #[inline]
+    pub(crate) fn life(&self, i: u32) -> Life {
+        self.lives.get(i as usize).copied().unwrap_or(FOREVER)
+    }
+
+    /// A new entry in slot `i` lives `life`.
+    pub(crate) fn start(&mut self, i: u32, life: Life) {
+        self.write(i, life);
+        self.schedule(life.deadline, i);
+    }
+
+    /// The entry in slot `i` was replaced and now lives `life`; a timer
+    /// is added only if its deadline moved earlier (the old one stays early
+    /// enough otherwise).
+    pub(crate) fn renew(&mut self, i: u32, life: Life) {
+        let before = self.write(i, life);
+        if life.deadline < before.deadline {
+            self.schedule(life.deadline, i);
+        }
+    }
+
+    /// Writes slot `i`'s deadlines; returns what the slot held.
+    fn write(&mut self, i: u32, life: Life) -> Life {
+        let slot = i as usize;
+        if slot >= self.lives.len() {
+            if life.deadline == NEVER && life.live_until == NEVER {
+                return FOREVER;
+            }
+            self.lives.resize(slot + 1, FOREVER);
+        }
+        std::mem::replace(&mut self.lives[slot], life)
+    }
+
+    /// Moves slot `i`'s deadline later (a read restarted its time-to-idle);
+    /// its timer stays early enough.
+    pub(crate) fn extend(&mut self, i: u32, deadline: u64) {
+        if let Some(life) = self.lives.get_mut(i as usize) {
+            life.deadline = deadline;
+        }
+    }
+
+    /// Forgets slots at and past `slots`, which the slab no longer has.
+    pub(crate) fn truncate(&mut self, slots: usize) {
+        if self.lives.len() > slots {
+            self.lives.truncate(slots);
+            self.lives.shrink_to_fit();
+        }
+    }
+
     /// Asks to be told about entry `i` at `deadline`.
     pub(crate) fn schedule(&mut self, deadline: u64, i: u32) {
         if deadline != NEVER {
@@ -53,16 +124,18 @@ impl Timers {
         self.heap.len() > 2 * live + 64
     }
 
-    /// Replaces every timer by one per live entry.
-    pub(crate) fn rebuild(&mut self, live: impl Iterator<Item = (u64, u32)>) {
-        self.heap = live
+    /// Replaces every timer by one per live slot.
+    pub(crate) fn rebuild(&mut self, live: impl Iterator<Item = u32>) {
+        let heap = live
+            .map(|i| (self.life(i).deadline, i))
             .filter(|&(deadline, _)| deadline != NEVER)
             .map(Reverse)
             .collect();
+        self.heap = heap;
     }
 
     pub(crate) fn clear(&mut self) {
-        self.heap = BinaryHeap::new();
+        *self = Self::default();
     }
 }
 
