@@ -9,8 +9,8 @@ use std::time::Duration;
 use racefree::DefaultHashBuilder;
 
 use crate::cache::{Cache, Listener, Weigher};
-use crate::clock::{Clock, SystemClock};
-use crate::expiry::{ExpireAfter, Expiry};
+use crate::clock::Clock;
+use crate::expiry::{self, Expiry};
 use crate::policy::{DefaultPolicy, Policy};
 use crate::removal::RemovalCause;
 
@@ -26,10 +26,7 @@ pub struct CacheBuilder<K, V, P = DefaultPolicy, S = DefaultHashBuilder> {
     hasher: S,
     weigher: Option<Weigher<K, V>>,
     listener: Option<Listener<K, V>>,
-    time_to_live: Option<Duration>,
-    time_to_idle: Option<Duration>,
-    expire_after: Option<ExpireAfter<K, V>>,
-    clock: Box<dyn Clock>,
+    expiry: expiry::Settings<K, V>,
     policy: PhantomData<fn() -> P>,
 }
 
@@ -77,10 +74,7 @@ impl<K, V> CacheBuilder<K, V> {
             hasher: DefaultHashBuilder::default(),
             weigher: None,
             listener: None,
-            time_to_live: None,
-            time_to_idle: None,
-            expire_after: None,
-            clock: Box::new(SystemClock),
+            expiry: expiry::Settings::default(),
             policy: PhantomData,
         }
     }
@@ -157,7 +151,7 @@ impl<K, V, P, S> CacheBuilder<K, V, P, S> {
     /// # Ok::<(), racefree_cache::BuildError>(())
     /// ```
     pub fn time_to_live(mut self, ttl: Duration) -> Self {
-        self.time_to_live = Some(ttl);
+        self.expiry.time_to_live = Some(ttl);
         self
     }
 
@@ -187,7 +181,7 @@ impl<K, V, P, S> CacheBuilder<K, V, P, S> {
     /// # Ok::<(), racefree_cache::BuildError>(())
     /// ```
     pub fn time_to_idle(mut self, tti: Duration) -> Self {
-        self.time_to_idle = Some(tti);
+        self.expiry.time_to_idle = Some(tti);
         self
     }
 
@@ -223,7 +217,7 @@ impl<K, V, P, S> CacheBuilder<K, V, P, S> {
         mut self,
         expire_after: impl Fn(&K, &V) -> Option<Duration> + Send + Sync + 'static,
     ) -> Self {
-        self.expire_after = Some(Box::new(expire_after));
+        self.expiry.expire_after = Some(Box::new(expire_after));
         self
     }
 
@@ -231,7 +225,7 @@ impl<K, V, P, S> CacheBuilder<K, V, P, S> {
     /// monotonic clock: a [`ManualClock`](crate::ManualClock) lets tests
     /// expire entries without sleeping.
     pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Box::new(clock);
+        self.expiry.clock = Box::new(clock);
         self
     }
 
@@ -243,10 +237,7 @@ impl<K, V, P, S> CacheBuilder<K, V, P, S> {
             hasher,
             weigher: self.weigher,
             listener: self.listener,
-            time_to_live: self.time_to_live,
-            time_to_idle: self.time_to_idle,
-            expire_after: self.expire_after,
-            clock: self.clock,
+            expiry: self.expiry,
             policy: PhantomData,
         }
     }
@@ -260,10 +251,7 @@ impl<K, V, P, S> CacheBuilder<K, V, P, S> {
             hasher: self.hasher,
             weigher: self.weigher,
             listener: self.listener,
-            time_to_live: self.time_to_live,
-            time_to_idle: self.time_to_idle,
-            expire_after: self.expire_after,
-            clock: self.clock,
+            expiry: self.expiry,
             policy: PhantomData,
         }
     }
@@ -302,12 +290,7 @@ impl<K, V, P, S> CacheBuilder<K, V, P, S> {
             self.hasher,
             self.weigher,
             self.listener,
-            Expiry::new(
-                self.clock,
-                self.time_to_live,
-                self.time_to_idle,
-                self.expire_after,
-            ),
+            Expiry::new(self.expiry),
         ))
     }
 }
@@ -320,9 +303,9 @@ impl<K, V, P, S: fmt::Debug> fmt::Debug for CacheBuilder<K, V, P, S> {
             .field("hasher", &self.hasher)
             .field("weigher", &self.weigher.is_some())
             .field("listener", &self.listener.is_some())
-            .field("time_to_live", &self.time_to_live)
-            .field("time_to_idle", &self.time_to_idle)
-            .field("expire_after", &self.expire_after.is_some())
+            .field("time_to_live", &self.expiry.time_to_live)
+            .field("time_to_idle", &self.expiry.time_to_idle)
+            .field("expire_after", &self.expiry.expire_after.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -221,6 +221,14 @@ where
         self.expiry.now()
     }
 
+    /// `now`, read before taking a shard's lock, as the lock's holder must
+    /// use it: read again if it was 0. No entry could expire then, but one
+    /// given its own time-to-live since may be in this shard, and the lock
+    /// orders that entry's [`Expiry::enable`] before this read.
+    fn recheck(&self, now: u64) -> u64 {
+        if now == 0 { self.now() } else { now }
+    }
+
     /// Runs `f` on a shard under its lock, after removing the entries
     /// expired at `now`, then tells the listener about what left, with the
     /// lock released.
@@ -234,9 +242,7 @@ where
         let result = {
             let mut state = shard.state.write();
             Self::drain(shard, &mut state);
-            // 0: no entry could expire when `now` was read, but one given
-            // its own time-to-live since may be in this shard.
-            let now = if now == 0 { self.now() } else { now };
+            let now = self.recheck(now);
             state.store.expire(now, &mut removed);
             let result = f(&mut state, &shard.counters, &mut removed);
             let count = |wanted| {
@@ -284,9 +290,7 @@ where
         Q: Eq + ?Sized,
     {
         let state = shard.state.read();
-        // As in `with_shard`: an entry with its own time-to-live may have
-        // arrived since `now` was read as 0.
-        let now = if now == 0 { self.now() } else { now };
+        let now = self.recheck(now);
         if state.store.needs_writer(now) {
             return None;
         }
@@ -624,8 +628,8 @@ where
             .field("weight", &self.weight())
             .field("capacity", &self.capacity())
             .field("shards", &self.shard_count())
-            .field("time_to_live", &self.expiry.time_to_live)
-            .field("time_to_idle", &self.expiry.time_to_idle)
+            .field("time_to_live", &self.expiry.settings.time_to_live)
+            .field("time_to_idle", &self.expiry.settings.time_to_idle)
             .field("stats", &self.stats())
             .finish_non_exhaustive()
     }

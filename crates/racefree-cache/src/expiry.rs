@@ -4,38 +4,48 @@
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use crate::clock::Clock;
+use crate::clock::{Clock, SystemClock};
 use crate::timers::NEVER;
 
 pub(crate) type ExpireAfter<K, V> = Box<dyn Fn(&K, &V) -> Option<Duration> + Send + Sync>;
 
-/// A cache's expiry settings.
-pub(crate) struct Expiry<K, V> {
+/// What a [`CacheBuilder`](crate::CacheBuilder) was told about expiry.
+pub(crate) struct Settings<K, V> {
     pub(crate) clock: Box<dyn Clock>,
-    /// Time zero of the nanosecond timestamps the shards compare.
-    origin: Instant,
-    /// Whether any entry may expire; until then the clock is not read.
-    enabled: AtomicBool,
     pub(crate) time_to_live: Option<Duration>,
     pub(crate) time_to_idle: Option<Duration>,
     pub(crate) expire_after: Option<ExpireAfter<K, V>>,
 }
 
-impl<K, V> Expiry<K, V> {
-    pub(crate) fn new(
-        clock: Box<dyn Clock>,
-        time_to_live: Option<Duration>,
-        time_to_idle: Option<Duration>,
-        expire_after: Option<ExpireAfter<K, V>>,
-    ) -> Self {
-        let enabled = time_to_live.is_some() || time_to_idle.is_some() || expire_after.is_some();
+impl<K, V> Default for Settings<K, V> {
+    fn default() -> Self {
         Self {
-            origin: clock.now(),
+            clock: Box::new(SystemClock),
+            time_to_live: None,
+            time_to_idle: None,
+            expire_after: None,
+        }
+    }
+}
+
+/// A cache's expiry: its settings, and the clock's reading at its start.
+pub(crate) struct Expiry<K, V> {
+    pub(crate) settings: Settings<K, V>,
+    /// Time zero of the nanosecond timestamps the shards compare.
+    origin: Instant,
+    /// Whether any entry may expire; until then the clock is not read.
+    enabled: AtomicBool,
+}
+
+impl<K, V> Expiry<K, V> {
+    pub(crate) fn new(settings: Settings<K, V>) -> Self {
+        let enabled = settings.time_to_live.is_some()
+            || settings.time_to_idle.is_some()
+            || settings.expire_after.is_some();
+        Self {
+            origin: settings.clock.now(),
             enabled: AtomicBool::new(enabled),
-            clock,
-            time_to_live,
-            time_to_idle,
-            expire_after,
+            settings,
         }
     }
 
@@ -43,7 +53,12 @@ impl<K, V> Expiry<K, V> {
     /// expire.
     pub(crate) fn now(&self) -> u64 {
         if self.enabled.load(Relaxed) {
-            nanos(self.clock.now().saturating_duration_since(self.origin))
+            nanos(
+                self.settings
+                    .clock
+                    .now()
+                    .saturating_duration_since(self.origin),
+            )
         } else {
             0
         }
@@ -60,16 +75,17 @@ impl<K, V> Expiry<K, V> {
 
     /// The time-to-idle in nanoseconds, or [`NEVER`].
     pub(crate) fn idle(&self) -> u64 {
-        self.time_to_idle.map_or(NEVER, nanos)
+        self.settings.time_to_idle.map_or(NEVER, nanos)
     }
 
     /// The latest an entry written at `now` may live, however often it is
     /// read: `ttl` if given, else what `expire_after` says, else the
     /// time-to-live.
     pub(crate) fn live_until(&self, key: &K, value: &V, now: u64, ttl: Option<Duration>) -> u64 {
+        let settings = &self.settings;
         let ttl = ttl
-            .or_else(|| self.expire_after.as_ref().and_then(|f| f(key, value)))
-            .or(self.time_to_live);
+            .or_else(|| settings.expire_after.as_ref().and_then(|f| f(key, value)))
+            .or(settings.time_to_live);
         ttl.map_or(NEVER, |ttl| now.saturating_add(nanos(ttl)))
     }
 }
