@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::thread;
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cache_speed::{self, SpeedWorkload};
 use crate::caches::CacheKind;
@@ -14,6 +13,7 @@ use crate::hit_ratio::{self, HitWorkload};
 use crate::machine::Machine;
 use crate::memory;
 use crate::output::{check_writable, replace_generated};
+use crate::progress;
 use crate::trace;
 
 /// Where the generated part of a Markdown file starts and ends.
@@ -83,22 +83,6 @@ pub struct CacheArgs {
     pub quiet: bool,
 }
 
-fn progress_bar(total: usize, quiet: bool, unit: &str) -> ProgressBar {
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(total as u64)
-    };
-    bar.set_style(
-        ProgressStyle::with_template(&format!(
-            "{{elapsed_precise}} [{{bar:40}}] {{pos}}/{{len}} {unit}"
-        ))
-        .expect("a valid progress template")
-        .progress_chars("=> "),
-    );
-    bar
-}
-
 /// The hit-ratio workloads these options describe.
 fn hit_workloads(args: &CacheArgs) -> Result<Vec<HitWorkload>, String> {
     let requests = args.requests as usize;
@@ -152,7 +136,7 @@ pub fn run(args: &CacheArgs, command_line: &str) -> Result<String, String> {
         args.caches.clone()
     };
     let workloads = hit_workloads(args)?;
-    let bar = progress_bar(workloads.len() * caches.len(), args.quiet, "replays");
+    let bar = progress::bar(workloads.len() * caches.len(), args.quiet, "replays");
     let hits = hit_ratio::measure(workloads, &caches, || bar.inc(1));
     bar.finish_and_clear();
     if let Some(path) = &args.chart {
@@ -189,7 +173,7 @@ pub fn run(args: &CacheArgs, command_line: &str) -> Result<String, String> {
             .filter(|k| CacheKind::PRODUCTS.contains(k))
             .collect();
         let cells = SpeedWorkload::ALL.len() * threads.len() * products.len() * args.reps as usize;
-        let bar = progress_bar(cells, args.quiet, "runs");
+        let bar = progress::bar(cells, args.quiet, "runs");
         let speed = cache_speed::measure(
             &products,
             &SpeedWorkload::ALL,

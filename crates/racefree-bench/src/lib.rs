@@ -23,6 +23,7 @@ pub mod machine;
 pub mod memory;
 pub mod mix;
 mod output;
+mod progress;
 pub mod report;
 mod shared_keys;
 pub mod suite;

@@ -2,12 +2,11 @@
 
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
-
 use crate::adapter::{BenchMap, MapJob, MapKind, dispatch};
 use crate::datum::{DataType, Datum};
 use crate::gocases::{self, GoCase};
 use crate::memory::{self, Footprint};
+use crate::progress;
 use crate::workload::{Size, Workload};
 
 /// Something to measure: a mix of operations, or one of Go's cases.
@@ -151,16 +150,7 @@ pub fn run(plan: &Plan, quiet: bool) -> Results {
     };
     let total =
         plan.workloads.len() * plan.threads.len() * plan.maps.len() * per_cell + memory_runs;
-    let progress = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(total as u64)
-    };
-    progress.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} runs  {msg}")
-            .expect("a valid progress template")
-            .progress_chars("=> "),
-    );
+    let progress = progress::bar(total, quiet, "runs");
     let mut cells = Vec::new();
     for workload in &plan.workloads {
         for &threads in &plan.threads {
