@@ -8,6 +8,7 @@ use dashmap::DashMap;
 use racefree::{ConcurrentMap, LockedMap, OwnedMap, ReadMostlyMap, ShardedMap};
 
 use crate::datum::{DataType, Datum};
+use crate::limit::Unsynchronized;
 
 /// The hasher every map in a comparison uses, so that differences come from
 /// the maps and not from hashing.
@@ -45,7 +46,7 @@ pub trait BenchMap<K: Datum, V: Datum>: Send + Sync {
 }
 
 /// Reads an entry so the optimiser cannot skip it.
-fn visit<K, V>(entry: (&K, &V)) {
+pub(crate) fn visit<K, V>(entry: (&K, &V)) {
     std::hint::black_box(entry);
 }
 
@@ -317,6 +318,10 @@ pub enum MapKind {
     Papaya,
     /// `scc::HashMap` 3.
     Scc,
+    /// std's `HashMap` with no synchronization, on one thread: the limit
+    /// the others are held to, measured beside them at 1 thread.
+    #[value(skip)]
+    Limit,
 }
 
 impl MapKind {
@@ -343,6 +348,7 @@ impl MapKind {
             Self::Dashmap => "dashmap 6",
             Self::Papaya => "papaya 0.2",
             Self::Scc => "scc 3",
+            Self::Limit => "std HashMap, unsynchronized",
         }
     }
 
@@ -376,6 +382,7 @@ pub fn dispatch<J: MapJob>(map: MapKind, key: DataType, value: DataType, job: &J
             MapKind::Dashmap => job.run::<K, V, DashMap<K, V, Hasher>>(),
             MapKind::Papaya => job.run::<K, V, PapayaMap<K, V>>(),
             MapKind::Scc => job.run::<K, V, SccMap<K, V>>(),
+            MapKind::Limit => job.run::<K, V, Unsynchronized<K, V>>(),
         }
     }
     match (key, value) {

@@ -36,6 +36,7 @@ fn color_of(map: MapKind) -> RGBAColor {
         MapKind::Dashmap => (0, 158, 115),
         MapKind::Papaya => (204, 121, 167),
         MapKind::Scc => (240, 228, 66),
+        MapKind::Limit => (128, 128, 128),
     };
     RGBColor(r, g, b).to_rgba()
 }

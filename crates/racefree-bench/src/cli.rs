@@ -142,6 +142,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub memory_entries: usize,
 
+    /// Entries each map grows to from empty, one insert timed at a time,
+    /// for insert-latency percentiles (a resize that copies the whole
+    /// table shows as the slowest insert); 0 skips it.
+    #[arg(long, value_name = "N", default_value_t = 8_000_000)]
+    pub growth_entries: usize,
+
     /// The sizes for published figures: capacity 2^22 (WORKLOADS.md asks
     /// for 2^21 to 2^23 on a 2-core machine) and 7 runs. Took 28 minutes
     /// on a 2-core machine with six maps (more now that there are eight);
@@ -166,6 +172,11 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+
+    /// Skip the limit: std's `HashMap` with no synchronization, which the
+    /// 1-thread runs of each workload mix are otherwise compared with.
+    #[arg(long)]
+    pub no_limit: bool,
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {
@@ -240,6 +251,8 @@ impl RunArgs {
             key: self.key,
             value: self.value,
             memory_entries: (self.memory_entries > 0).then_some(self.memory_entries),
+            growth_entries: (self.growth_entries > 0).then_some(self.growth_entries),
+            limit: !self.no_limit,
         }
     }
 }

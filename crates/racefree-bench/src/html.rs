@@ -119,6 +119,24 @@ pub fn page(
         }
         html.push_str("</table></section>\n");
     }
+    if let Some(entries) = plan.growth_entries {
+        let _ = writeln!(
+            html,
+            "<section><h2>Insert latency while growing</h2><p>{entries} fresh keys \
+             inserted one at a time into an empty map by one thread, each timed alone. \
+             A map that copies its whole table when it grows shows it in the slowest \
+             insert.</p>\n<table><tr><th>map</th><th>p50</th><th>p99</th><th>p99.9</th>\
+             <th>max</th></tr>"
+        );
+        for (map, growth) in &results.growth {
+            let _ = write!(html, "<tr><td>{}</td>", escape(map.label()));
+            for ns in [growth.p50, growth.p99, growth.p999, growth.max] {
+                let _ = write!(html, "<td class=\"n\">{}</td>", report::nanos(ns));
+            }
+            html.push_str("</tr>\n");
+        }
+        html.push_str("</table></section>\n");
+    }
     html.push_str("</body></html>\n");
     Ok((html, charts))
 }

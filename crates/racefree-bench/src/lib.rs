@@ -17,6 +17,8 @@ pub mod gocases;
 pub mod hit_chart;
 pub mod hit_ratio;
 pub mod html;
+pub mod latency;
+mod limit;
 #[cfg(test)]
 mod lossy_map;
 pub mod machine;

@@ -177,6 +177,28 @@ pub fn markdown(results: &Results, plan: &Plan, machine: &Machine) -> String {
             );
         }
     }
+    out.push_str(&limit_table(results));
+    if let Some(entries) = plan.growth_entries {
+        let _ = writeln!(
+            out,
+            "\nInsert latency: {entries} fresh keys inserted one at a time into an empty \
+             map by one thread, each timed alone (the clock reads add about 20-40 ns \
+             to every figure).\n"
+        );
+        let _ = writeln!(out, "| map | p50 | p99 | p99.9 | max |");
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+        for (map, g) in &results.growth {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                map.label(),
+                nanos(g.p50),
+                nanos(g.p99),
+                nanos(g.p999),
+                nanos(g.max)
+            );
+        }
+    }
     if let Some(entries) = plan.memory_entries {
         let _ = writeln!(
             out,
@@ -204,6 +226,64 @@ pub fn markdown(results: &Results, plan: &Plan, machine: &Machine) -> String {
         for line in advice {
             let _ = writeln!(out, "- {line}");
         }
+    }
+    out
+}
+
+/// A latency in the unit that suits it: `850 ns`, `12.3 µs`, `221.8 ms`.
+pub(crate) fn nanos(ns: u64) -> String {
+    match ns {
+        0..1_000 => format!("{ns} ns"),
+        1_000..1_000_000 => format!("{:.1} µs", ns as f64 / 1e3),
+        _ => format!("{:.1} ms", ns as f64 / 1e6),
+    }
+}
+
+/// Each map's 1-thread throughput as a share of the unsynchronized
+/// limit's on the same workload (a row per map, a column per workload), or
+/// nothing if the limit did not run.
+fn limit_table(results: &Results) -> String {
+    let mut out = String::new();
+    if results.limit.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "\nThe limit: std's `HashMap` with no synchronization at all, driven by \
+         one thread in the same rounds as the maps' 1-thread runs. Each map's \
+         share of it is the median of per-round ratios.\n"
+    );
+    let workloads: Vec<&str> = results.limit.iter().map(|c| c.workload.as_str()).collect();
+    let _ = writeln!(out, "| 1 thread | {} |", workloads.join(" | "));
+    let _ = writeln!(out, "|---|{}", "---:|".repeat(workloads.len()));
+    let limits: Vec<String> = results
+        .limit
+        .iter()
+        .map(|c| format!("{:.2}", c.median() / 1e6))
+        .collect();
+    let _ = writeln!(out, "| the limit, Mops/s | {} |", limits.join(" | "));
+    let mut maps: Vec<MapKind> = Vec::new();
+    for cell in results.cells.iter().filter(|c| c.threads == 1) {
+        if !maps.contains(&cell.map) {
+            maps.push(cell.map);
+        }
+    }
+    for map in maps {
+        let shares: Vec<String> = results
+            .limit
+            .iter()
+            .map(|limit| {
+                results
+                    .cells
+                    .iter()
+                    .find(|c| c.map == map && c.threads == 1 && c.workload == limit.workload)
+                    .map_or_else(
+                        || "–".to_owned(),
+                        |c| format!("{:.0} %", 100.0 * c.paired_ratio(limit)),
+                    )
+            })
+            .collect();
+        let _ = writeln!(out, "| {} | {} |", map.label(), shares.join(" | "));
     }
     out
 }
@@ -249,6 +329,16 @@ pub fn json(results: &Results, plan: &Plan, machine: &Machine) -> serde_json::Va
         "warmups": plan.warmups,
         "memory_entries": plan.memory_entries,
         "results": cells,
+        "limit": results.limit.iter().map(|cell| serde_json::json!({
+            "workload": cell.workload,
+            "ops_per_sec_runs": cell.ops_per_sec,
+            "ops_per_sec_median": cell.median(),
+        })).collect::<Vec<_>>(),
+        "growth": results.growth.iter().map(|(map, growth)| serde_json::json!({
+            "map": map.label(),
+            "entries": plan.growth_entries,
+            "latency_ns": growth,
+        })).collect::<Vec<_>>(),
         "memory": memory,
         "recommendations": recommendations(&results.cells),
     })
@@ -265,6 +355,13 @@ mod tests {
             map,
             ops_per_sec: vec![ops, ops * 1.01, ops * 0.99],
         }
+    }
+
+    #[test]
+    fn latencies_read_in_their_unit() {
+        assert_eq!(nanos(850), "850 ns");
+        assert_eq!(nanos(12_345), "12.3 µs");
+        assert_eq!(nanos(221_773_823), "221.8 ms");
     }
 
     #[test]

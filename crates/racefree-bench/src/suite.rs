@@ -5,9 +5,10 @@ use std::time::Duration;
 use crate::adapter::{BenchMap, MapJob, MapKind, dispatch};
 use crate::datum::{DataType, Datum};
 use crate::gocases::{self, GoCase};
+use crate::latency::{self, Growth};
 use crate::memory::{self, Footprint};
 use crate::progress;
-use crate::workload::{Size, Workload};
+use crate::workload::{KeySpace, Size, Workload};
 
 /// Something to measure: a mix of operations, or one of Go's cases.
 #[derive(Clone, Debug)]
@@ -49,6 +50,34 @@ pub struct Plan {
     pub value: DataType,
     /// Entries to measure each map's memory with; none skips it.
     pub memory_entries: Option<usize>,
+    /// Entries each map grows to for insert latencies; none skips it.
+    pub growth_entries: Option<usize>,
+    /// Whether to run the unsynchronized limit beside the maps on the
+    /// 1-thread runs of each workload mix.
+    pub limit: bool,
+}
+
+impl Plan {
+    /// The maps whose growth is timed: the chosen ones, and the limit.
+    fn growers(&self) -> Vec<MapKind> {
+        let mut maps = self.maps.clone();
+        if self.limit {
+            maps.push(MapKind::Limit);
+        }
+        maps
+    }
+
+    /// The maps to run on `scenario` at `threads`: the chosen ones, and
+    /// the limit where it applies (one thread on fresh keys, where that
+    /// thread also fills the map: the limit lets only one thread in).
+    fn contenders(&self, scenario: &Scenario, threads: usize) -> Vec<MapKind> {
+        let mut maps = self.maps.clone();
+        let fresh = matches!(scenario, Scenario::Mix(w) if w.keys == KeySpace::Fresh);
+        if self.limit && threads == 1 && fresh {
+            maps.push(MapKind::Limit);
+        }
+        maps
+    }
 }
 
 /// The measured runs of one map on one workload at one thread count.
@@ -136,6 +165,12 @@ impl MapJob for TimedRun<'_> {
 pub struct Results {
     /// Every map on every scenario and thread count.
     pub cells: Vec<Cell>,
+    /// The unsynchronized limit's 1-thread runs, in the same rounds as the
+    /// maps' 1-thread cells.
+    pub limit: Vec<Cell>,
+    /// Each map's insert latencies while growing, in the plan's order of
+    /// maps and then the limit, if measured.
+    pub growth: Vec<(MapKind, Growth)>,
     /// Each map's memory, in the plan's order of maps, if measured.
     pub memory: Vec<(MapKind, Footprint)>,
 }
@@ -148,19 +183,32 @@ pub fn run(plan: &Plan, quiet: bool) -> Results {
     } else {
         0
     };
-    let total =
-        plan.workloads.len() * plan.threads.len() * plan.maps.len() * per_cell + memory_runs;
-    let progress = progress::bar(total, quiet, "runs");
-    let mut cells = Vec::new();
+    let timed_runs: usize = plan
+        .workloads
+        .iter()
+        .flat_map(|w| plan.threads.iter().map(|&t| plan.contenders(w, t).len()))
+        .sum();
+    let growth_runs = if plan.growth_entries.is_some() {
+        plan.growers().len()
+    } else {
+        0
+    };
+    let progress = progress::bar(
+        timed_runs * per_cell + growth_runs + memory_runs,
+        quiet,
+        "runs",
+    );
+    let (mut cells, mut limit) = (Vec::new(), Vec::new());
     for workload in &plan.workloads {
         for &threads in &plan.threads {
-            let mut runs: Vec<Vec<f64>> = vec![Vec::new(); plan.maps.len()];
+            let maps = plan.contenders(workload, threads);
+            let mut runs: Vec<Vec<f64>> = vec![Vec::new(); maps.len()];
             // Interleave the maps and rotate their order, so that drift in
             // the machine's speed hits every map alike.
             for round in 0..per_cell {
-                for offset in 0..plan.maps.len() {
-                    let index = (round + offset) % plan.maps.len();
-                    let map = plan.maps[index];
+                for offset in 0..maps.len() {
+                    let index = (round + offset) % maps.len();
+                    let map = maps[index];
                     progress.set_message(format!(
                         "{}, {threads} threads, {}",
                         workload.name(),
@@ -178,14 +226,27 @@ pub fn run(plan: &Plan, quiet: bool) -> Results {
                     progress.inc(1);
                 }
             }
-            for (map, ops_per_sec) in plan.maps.iter().zip(runs) {
-                cells.push(Cell {
+            for (map, ops_per_sec) in maps.into_iter().zip(runs) {
+                let cell = Cell {
                     workload: workload.name(),
                     threads,
-                    map: *map,
+                    map,
                     ops_per_sec,
-                });
+                };
+                match map {
+                    MapKind::Limit => limit.push(cell),
+                    _ => cells.push(cell),
+                }
             }
+        }
+    }
+    let mut growth = Vec::new();
+    if let Some(entries) = plan.growth_entries {
+        for map in plan.growers() {
+            progress.set_message(format!("growing to {entries} entries, {}", map.label()));
+            let job = latency::Measure { entries };
+            growth.push((map, dispatch(map, plan.key, plan.value, &job)));
+            progress.inc(1);
         }
     }
     let mut memory = Vec::new();
@@ -198,5 +259,10 @@ pub fn run(plan: &Plan, quiet: bool) -> Results {
         }
     }
     progress.finish_and_clear();
-    Results { cells, memory }
+    Results {
+        cells,
+        limit,
+        growth,
+        memory,
+    }
 }

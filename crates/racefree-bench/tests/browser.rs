@@ -68,7 +68,7 @@ fn the_report_renders_in_headless_chromium() {
         format!(
             "racefree-bench --quiet --report {} --workloads exchange --go-cases range \
              --capacity-log2 8 --ops 2000 --go-millis 2 --reps 1 --warmups 0 --threads 1,2 \
-             --memory-entries 1000",
+             --memory-entries 1000 --growth-entries 1000",
             report.path().display()
         )
         .split_whitespace(),

@@ -20,7 +20,7 @@ fn parse(args: &str) -> Result<Cli, clap::Error> {
 fn tiny(args: &str) -> (String, TempDir) {
     let dir = TempDir::new().unwrap();
     let cli = parse(&format!(
-        "--quiet --memory-entries 0 --report {} {args}",
+        "--quiet --memory-entries 0 --growth-entries 0 --report {} {args}",
         dir.path().display()
     ))
     .unwrap();
