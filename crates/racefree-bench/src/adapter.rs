@@ -365,6 +365,8 @@ impl MapKind {
 pub trait MapJob {
     /// What the job returns.
     type Output;
+    /// How many threads the job drives a map from at once.
+    fn threads(&self) -> usize;
     /// Does the job with map type `M`, keys `K` and values `V`.
     fn run<K: Datum, V: Datum, M: BenchMap<K, V>>(&self) -> Self::Output;
 }
@@ -382,7 +384,11 @@ pub fn dispatch<J: MapJob>(map: MapKind, key: DataType, value: DataType, job: &J
             MapKind::Dashmap => job.run::<K, V, DashMap<K, V, Hasher>>(),
             MapKind::Papaya => job.run::<K, V, PapayaMap<K, V>>(),
             MapKind::Scc => job.run::<K, V, SccMap<K, V>>(),
-            MapKind::Limit => job.run::<K, V, Unsynchronized<K, V>>(),
+            MapKind::Limit => {
+                // What makes the unsynchronized map sound to share.
+                assert_eq!(job.threads(), 1, "the limit map runs on one thread only");
+                job.run::<K, V, Unsynchronized<K, V>>()
+            }
         }
     }
     match (key, value) {

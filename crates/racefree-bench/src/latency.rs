@@ -35,6 +35,10 @@ pub struct Measure {
 impl MapJob for Measure {
     type Output = Growth;
 
+    fn threads(&self) -> usize {
+        1
+    }
+
     fn run<K: Datum, V: Datum, M: BenchMap<K, V>>(&self) -> Growth {
         // Three significant digits, from 1 ns to an hour.
         let mut latencies =

@@ -77,6 +77,10 @@ pub struct Measure {
 impl MapJob for Measure {
     type Output = Footprint;
 
+    fn threads(&self) -> usize {
+        1
+    }
+
     /// Counts what every thread allocates: run it while nothing but the
     /// map allocates.
     fn run<K: Datum, V: Datum, M: BenchMap<K, V>>(&self) -> Footprint {

@@ -152,6 +152,10 @@ impl MapJob for TimedRun<'_> {
     /// calls for Go's cases, where a `Range` call visits every entry).
     type Output = (Duration, u64);
 
+    fn threads(&self) -> usize {
+        self.threads
+    }
+
     fn run<K: Datum, V: Datum, M: BenchMap<K, V>>(&self) -> Self::Output {
         match self.scenario {
             Scenario::Mix(workload) => workload.run::<K, V, M>(self.threads, self.size),
