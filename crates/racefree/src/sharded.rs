@@ -19,10 +19,12 @@ use crate::locked_table::LockedTable;
 /// sharing. This is the general-purpose choice when many threads both read
 /// and write.
 ///
-/// The default shard count is four times the number of cores, rounded up
-/// to a power of two (as dashmap does); [`with_shards`](Self::with_shards)
+/// The default shard count is sixteen times the number of cores, rounded
+/// up to a power of two, at most 1024; [`with_shards`](Self::with_shards)
 /// sets it. More shards mean less contention and a little more memory and
-/// iteration overhead.
+/// iteration overhead: each shard costs 128 bytes before it holds anything
+/// (4 KiB for an empty map on 2 cores, 128 KiB on 64), so a program with
+/// thousands of small maps may want fewer.
 ///
 /// # Consistency
 ///
@@ -80,13 +82,22 @@ pub struct ShardedMap<K, V, S = DefaultHashBuilder> {
     hasher: S,
 }
 
-/// Four shards per core, as a power of two; computed once because reading
-/// the core count can touch the file system (cgroup limits).
+/// Sixteen shards per core, as a power of two, at most 1024; computed once
+/// because reading the core count can touch the file system (cgroup
+/// limits).
+///
+/// Why sixteen (racefree-bench, WORKLOADS.md §1 at capacity 2^21, 2
+/// cores): with dashmap's four per core (8 shards) the map ran level with
+/// dashmap at 2 and 8 threads, losing time to threads waiting on a busy
+/// shard (a lock held across a cache miss, or by a preempted thread); with
+/// 32 or 64 shards it ran 1.2 to 1.3 times dashmap on exchange and
+/// rapid-grow. 256 shards cost about a tenth at one thread, where the
+/// shards' lock words no longer stay in the first-level cache.
 fn default_shard_count() -> usize {
     static COUNT: OnceLock<usize> = OnceLock::new();
     *COUNT.get_or_init(|| {
         let cores = thread::available_parallelism().map_or(1, |n| n.get());
-        (cores * 4).next_power_of_two()
+        (cores * 16).next_power_of_two().min(1024)
     })
 }
 
