@@ -76,6 +76,7 @@
 
 #![deny(unsafe_code)]
 
+mod growing_table;
 mod hash;
 mod lock_based;
 mod locked;

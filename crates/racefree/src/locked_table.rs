@@ -1,4 +1,5 @@
-//! One hash table behind one reader-writer lock: the building block of
+//! One hash table (a [`GrowingTable`], which grows a few buckets per insert
+//! rather than all at once) behind one reader-writer lock: the building block of
 //! [`LockedMap`](crate::LockedMap) (one table) and
 //! [`ShardedMap`](crate::ShardedMap) (many).
 //!
@@ -14,8 +15,8 @@ use std::ops::{ControlFlow, Deref, DerefMut};
 use std::sync::atomic::Ordering::Relaxed;
 
 use crate::Action;
+use crate::growing_table::GrowingTable;
 use crate::util::sync::{AtomicUsize, RwLock, RwLockWriteGuard};
-use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 
 /// A table shrinks when it is less than one eighth full, to twice its
@@ -27,7 +28,7 @@ const MIN_SHRINK_CAPACITY: usize = 64;
 
 pub(crate) struct LockedTable<K, V> {
     /// The entries, each key once.
-    table: RwLock<HashTable<(K, V)>>,
+    table: RwLock<GrowingTable<(K, V)>>,
     /// A copy of `table.len()`, so that `len()` takes no lock. Written only
     /// through [`WriteGuard`], which stores it when the lock is released
     /// (also on unwind), so it equals the table's length whenever the lock
@@ -37,12 +38,12 @@ pub(crate) struct LockedTable<K, V> {
 
 /// The write lock, which refreshes the length copy when released.
 struct WriteGuard<'a, K, V> {
-    table: RwLockWriteGuard<'a, HashTable<(K, V)>>,
+    table: RwLockWriteGuard<'a, GrowingTable<(K, V)>>,
     len: &'a AtomicUsize,
 }
 
 impl<K, V> Deref for WriteGuard<'_, K, V> {
-    type Target = HashTable<(K, V)>;
+    type Target = GrowingTable<(K, V)>;
     fn deref(&self) -> &Self::Target {
         &self.table
     }
@@ -73,7 +74,7 @@ fn matches<K: Borrow<Q>, V, Q: Eq + ?Sized>(key: &Q) -> impl Fn(&(K, V)) -> bool
 impl<K, V> LockedTable<K, V> {
     pub(crate) fn with_capacity(capacity: usize) -> Self {
         Self {
-            table: RwLock::new(HashTable::with_capacity(capacity)),
+            table: RwLock::new(GrowingTable::with_capacity(capacity)),
             len: AtomicUsize::new(0),
         }
     }
@@ -168,7 +169,7 @@ impl<K, V> LockedTable<K, V> {
         S: BuildHasher,
     {
         let mut table = self.write();
-        let entry = table.find_entry(hash, matches(key)).ok()?;
+        let entry = table.find_entry(hash, matches(key))?;
         if !condition(&entry.get().1) {
             return None;
         }
@@ -276,7 +277,7 @@ impl<K, V> LockedTable<K, V> {
         K: Hash,
         S: BuildHasher,
     {
-        self.write().shrink_to_fit(rehash(hasher));
+        self.write().shrink_to(0, rehash(hasher));
     }
 
     pub(crate) fn debug_entries(&self, out: &mut fmt::DebugMap<'_, '_>)
@@ -298,10 +299,16 @@ impl<K: Clone, V: Clone> Clone for LockedTable<K, V> {
     }
 }
 
-/// Gives memory back once a table is mostly empty (see [`SHRINK_BELOW`]).
-fn shrink_if_sparse<K: Hash, V, S: BuildHasher>(table: &mut HashTable<(K, V)>, hasher: &S) {
+/// After a write that may remove: moves on a growing table, and gives
+/// memory back once a table is mostly empty (see [`SHRINK_BELOW`]).
+fn shrink_if_sparse<K: Hash, V, S: BuildHasher>(table: &mut GrowingTable<(K, V)>, hasher: &S) {
+    table.keep_growing(rehash(hasher));
     let capacity = table.capacity();
-    if capacity >= MIN_SHRINK_CAPACITY && table.len() < capacity / SHRINK_BELOW {
+    // Not while growing: the shrink would finish the move at once.
+    if !table.is_growing()
+        && capacity >= MIN_SHRINK_CAPACITY
+        && table.len() < capacity / SHRINK_BELOW
+    {
         table.shrink_to(table.len() * 2, rehash(hasher));
     }
 }

@@ -1,0 +1,339 @@
+//! A hash table that grows without stopping the insert that fills it.
+//!
+//! hashbrown doubles a full table in one go: the insert that fills it moves
+//! every entry, which for a table of millions takes a fraction of a second
+//! while its lock is held. Here a full table becomes the *old* table and
+//! an empty one of twice the size takes its place; each later insert first
+//! moves the entries of a few of the old table's buckets, so the work is
+//! spread over the inserts that follow and no single call waits for all of
+//! it. Lookups check both tables while a move is under way.
+//!
+//! Written here because hashbrown offers no incremental resize; the moves
+//! use its bucket-index API (`num_buckets`, `get_bucket_entry`).
+
+use std::mem;
+
+use hashbrown::HashTable;
+use hashbrown::hash_table::{Entry, OccupiedEntry};
+
+/// Old buckets each insert moves (a bucket holds at most one entry), unless
+/// the new table would fill first (see `step`).
+const BUCKETS_PER_INSERT: usize = 2;
+
+/// The entries of one map or shard: normally one table, two while growing.
+#[derive(Clone)]
+pub(crate) struct GrowingTable<T> {
+    /// Where new entries go.
+    current: HashTable<T>,
+    /// The table being emptied into `current`: empty (and unallocated)
+    /// unless the table is growing.
+    old: HashTable<T>,
+    /// The first bucket of `old` not yet moved.
+    next_bucket: usize,
+}
+
+impl<T> Default for GrowingTable<T> {
+    fn default() -> Self {
+        Self::with_capacity(0)
+    }
+}
+
+impl<T> GrowingTable<T> {
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Self {
+            current: HashTable::with_capacity(capacity),
+            old: HashTable::new(),
+            next_bucket: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.current.len() + self.old.len()
+    }
+
+    /// How many entries fit before the table allocates again.
+    pub(crate) fn capacity(&self) -> usize {
+        self.current.capacity()
+    }
+
+    /// Whether entries are still being moved out of an old table.
+    pub(crate) fn is_growing(&self) -> bool {
+        !self.old.is_empty()
+    }
+
+    pub(crate) fn find(&self, hash: u64, mut eq: impl FnMut(&T) -> bool) -> Option<&T> {
+        match self.current.find(hash, &mut eq) {
+            Some(found) => Some(found),
+            None if self.is_growing() => self.old.find(hash, eq),
+            None => None,
+        }
+    }
+
+    pub(crate) fn find_mut(&mut self, hash: u64, mut eq: impl FnMut(&T) -> bool) -> Option<&mut T> {
+        if self.is_growing()
+            && let Some(found) = self.old.find_mut(hash, &mut eq)
+        {
+            return Some(found);
+        }
+        self.current.find_mut(hash, eq)
+    }
+
+    /// The entry that `eq` matches, in whichever table holds it.
+    pub(crate) fn find_entry(
+        &mut self,
+        hash: u64,
+        mut eq: impl FnMut(&T) -> bool,
+    ) -> Option<OccupiedEntry<'_, T>> {
+        if self.is_growing()
+            && let Ok(found) = self.old.find_entry(hash, &mut eq)
+        {
+            return Some(found);
+        }
+        self.current.find_entry(hash, eq).ok()
+    }
+
+    /// The entry for a key that may be inserted: occupied in whichever
+    /// table holds it, or vacant in `current`, which has room for it (so
+    /// inserting never triggers hashbrown's own whole-table resize).
+    pub(crate) fn entry(
+        &mut self,
+        hash: u64,
+        mut eq: impl FnMut(&T) -> bool,
+        hasher: impl Fn(&T) -> u64,
+    ) -> Entry<'_, T> {
+        self.make_room(&hasher);
+        if self.is_growing()
+            && let Ok(found) = self.old.find_entry(hash, &mut eq)
+        {
+            return Entry::Occupied(found);
+        }
+        self.current.entry(hash, eq, hasher)
+    }
+
+    /// Moves a few old buckets if the table is growing: for writes other
+    /// than inserts, so that a table that stops receiving new keys still
+    /// finishes growing (and frees the old table).
+    pub(crate) fn keep_growing(&mut self, hasher: impl Fn(&T) -> u64) {
+        if self.is_growing() {
+            self.move_buckets(self.step(), &hasher);
+        }
+    }
+
+    /// Moves a few old buckets, and starts growing if `current` is full.
+    fn make_room(&mut self, hasher: &impl Fn(&T) -> u64) {
+        if self.is_growing() {
+            self.move_buckets(self.step(), hasher);
+        }
+        if self.current.len() < self.current.capacity() {
+            return;
+        }
+        debug_assert!(
+            !self.is_growing(),
+            "a table filled before the last one emptied"
+        );
+        // Room for twice the entries, and at least enough that the usual
+        // step empties the old table first (a table of tombstones has more
+        // buckets than entries).
+        let len = self.current.len();
+        let moves = self.current.num_buckets().div_ceil(BUCKETS_PER_INSERT);
+        let room = (2 * len).max(len + moves + 1).max(4);
+        self.old = mem::replace(&mut self.current, HashTable::with_capacity(room));
+        self.next_bucket = 0;
+        self.move_buckets(self.step(), hasher);
+    }
+
+    /// How many old buckets this insert moves: `BUCKETS_PER_INSERT`, or more
+    /// if the new table's spare room (beyond the entries still to come from
+    /// the old one) would run out first. Moves leave that spare room as it
+    /// is and only inserts of new keys use it, so the old table is always
+    /// empty before the new one fills.
+    fn step(&self) -> usize {
+        let remaining = self.old.num_buckets() - self.next_bucket;
+        let spare = (self.current.capacity() - self.current.len()).saturating_sub(self.old.len());
+        remaining.div_ceil(spare.max(1)).max(BUCKETS_PER_INSERT)
+    }
+
+    /// Moves the entries of up to `count` buckets of `old` into `current`,
+    /// and frees `old` once it is empty.
+    fn move_buckets(&mut self, count: usize, hasher: &impl Fn(&T) -> u64) {
+        let end = self
+            .old
+            .num_buckets()
+            .min(self.next_bucket.saturating_add(count));
+        while self.next_bucket < end {
+            if let Ok(entry) = self.old.get_bucket_entry(self.next_bucket) {
+                let (item, _) = entry.remove();
+                self.current.insert_unique(hasher(&item), item, hasher);
+            }
+            self.next_bucket += 1;
+        }
+        if self.old.is_empty() && self.old.num_buckets() > 1 {
+            self.old = HashTable::new();
+            self.next_bucket = 0;
+        }
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
+        self.current.iter().chain(self.old.iter())
+    }
+
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&mut T) -> bool) {
+        self.current.retain(&mut keep);
+        self.old.retain(keep);
+    }
+
+    /// Shrinks to hold `min_capacity` entries (finishing a move first, as
+    /// the shrink copies the table anyway).
+    pub(crate) fn shrink_to(&mut self, min_capacity: usize, hasher: impl Fn(&T) -> u64) {
+        self.move_buckets(usize::MAX, &hasher);
+        self.current.shrink_to(min_capacity, hasher);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn hash(key: u32) -> u64 {
+        u64::from(key).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+
+    fn rehash(item: &(u32, u32)) -> u64 {
+        hash(item.0)
+    }
+
+    fn insert(table: &mut GrowingTable<(u32, u32)>, key: u32, value: u32) -> Option<u32> {
+        match table.entry(hash(key), |e| e.0 == key, rehash) {
+            Entry::Occupied(mut e) => Some(mem::replace(&mut e.get_mut().1, value)),
+            Entry::Vacant(e) => {
+                e.insert((key, value));
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn grows_a_few_buckets_per_insert() {
+        let mut table = GrowingTable::with_capacity(0);
+        let mut grew = 0;
+        for key in 0..100_000 {
+            let before = table.capacity();
+            insert(&mut table, key, key);
+            if table.capacity() != before {
+                grew += 1;
+                // A new table starts empty: nothing was copied in bulk.
+                assert!(table.current.len() <= BUCKETS_PER_INSERT + 1);
+            }
+            assert!(table.current.len() < table.current.capacity() || !table.is_growing());
+        }
+        assert!(grew > 10, "the table grew {grew} times");
+        assert_eq!(table.len(), 100_000);
+        for key in 0..100_000 {
+            assert_eq!(table.find(hash(key), |e| e.0 == key), Some(&(key, key)));
+        }
+    }
+
+    /// Inserts of fresh keys and removals of old ones leave tombstones
+    /// that eat the new table's room; the step must still empty the old
+    /// table first (the debug assertion in `make_room` checks it).
+    #[test]
+    fn churn_never_fills_the_new_table_early() {
+        let mut table = GrowingTable::with_capacity(0);
+        let mut live = std::collections::VecDeque::new();
+        for key in 0..300_000u32 {
+            insert(&mut table, key, key);
+            live.push_back(key);
+            // The live set swings between 1 and 5000 entries.
+            while live.len() > 1 + (key as usize / 1000) % 5000 {
+                let old = live.pop_front().unwrap();
+                let removed = table
+                    .find_entry(hash(old), |e| e.0 == old)
+                    .map(|e| e.remove());
+                assert!(removed.is_some(), "{old} missing");
+            }
+            assert_eq!(table.len(), live.len());
+        }
+    }
+
+    #[test]
+    fn frees_the_old_table_once_it_is_empty() {
+        let mut table = GrowingTable::with_capacity(0);
+        for key in 0..1000 {
+            insert(&mut table, key, key);
+        }
+        while table.is_growing() {
+            insert(&mut table, 0, 0);
+        }
+        assert_eq!(
+            table.old.num_buckets(),
+            1,
+            "the old table is still allocated"
+        );
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Insert(u32, u32),
+        Remove(u32),
+        Update(u32, u32),
+        Retain(u32),
+        Shrink,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let key = 0..200u32;
+        prop_oneof![
+            6 => (key.clone(), any::<u32>()).prop_map(|(k, v)| Op::Insert(k, v)),
+            2 => key.clone().prop_map(Op::Remove),
+            1 => (key, any::<u32>()).prop_map(|(k, v)| Op::Update(k, v)),
+            1 => (2..10u32).prop_map(Op::Retain),
+            1 => Just(Op::Shrink),
+        ]
+    }
+
+    proptest! {
+        /// Any sequence of calls, mostly mid-growth, matches std's map.
+        #[test]
+        fn matches_a_plain_map(ops in prop::collection::vec(op(), 1..400)) {
+            let mut table = GrowingTable::with_capacity(0);
+            let mut model = HashMap::new();
+            for op in ops {
+                match op {
+                    Op::Insert(k, v) => {
+                        prop_assert_eq!(insert(&mut table, k, v), model.insert(k, v));
+                    }
+                    Op::Remove(k) => {
+                        let removed = table.find_entry(hash(k), |e| e.0 == k).map(|e| e.remove().0.1);
+                        prop_assert_eq!(removed, model.remove(&k));
+                    }
+                    Op::Update(k, v) => {
+                        let found = table.find_mut(hash(k), |e| e.0 == k).map(|e| mem::replace(&mut e.1, v));
+                        let expected = model.get_mut(&k).map(|m| mem::replace(m, v));
+                        prop_assert_eq!(found, expected);
+                    }
+                    Op::Retain(m) => {
+                        table.retain(|e| e.0 % m != 0);
+                        model.retain(|k, _| k % m != 0);
+                    }
+                    Op::Shrink => {
+                        table.shrink_to(table.len(), rehash);
+                        prop_assert!(!table.is_growing());
+                    }
+                }
+                prop_assert_eq!(table.len(), model.len());
+                for (k, v) in &model {
+                    prop_assert_eq!(table.find(hash(*k), |e| e.0 == *k), Some(&(*k, *v)));
+                }
+                let mut seen: Vec<_> = table.iter().copied().collect();
+                seen.sort_unstable();
+                let mut expected: Vec<_> = model.iter().map(|(k, v)| (*k, *v)).collect();
+                expected.sort_unstable();
+                prop_assert_eq!(seen, expected);
+            }
+        }
+    }
+}
