@@ -1,5 +1,5 @@
-//! One hash table (a [`GrowingTable`], which grows a few buckets per insert
-//! rather than all at once) behind one reader-writer lock: the building block of
+//! One hash table (a [`GrowingTable`], which grows over many inserts
+//! rather than in one) behind one reader-writer lock: the building block of
 //! [`LockedMap`](crate::LockedMap) (one table) and
 //! [`ShardedMap`](crate::ShardedMap) (many).
 //!
