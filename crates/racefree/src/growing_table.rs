@@ -168,9 +168,15 @@ impl<T> GrowingTable<T> {
             .num_buckets()
             .min(self.next_bucket.saturating_add(count));
         while self.next_bucket < end {
-            if let Ok(entry) = self.old.get_bucket_entry(self.next_bucket) {
-                let (item, _) = entry.remove();
-                self.current.insert_unique(hasher(&item), item, hasher);
+            // Hashed before it leaves the old table: a key whose `Hash`
+            // panics stays where it is instead of being lost.
+            if let Some(hash) = self.old.get_bucket(self.next_bucket).map(hasher) {
+                let (item, _) = match self.old.get_bucket_entry(self.next_bucket) {
+                    Ok(entry) => entry.remove(),
+                    Err(_) => unreachable!("the bucket was just read"),
+                };
+                // `current` has room (see `step`), so this never rehashes.
+                self.current.insert_unique(hash, item, hasher);
             }
             self.next_bucket += 1;
         }
@@ -263,6 +269,26 @@ mod tests {
                 assert!(removed.is_some(), "{old} missing");
             }
             assert_eq!(table.len(), live.len());
+        }
+    }
+
+    /// A key whose hash panics while the table grows stays in the table.
+    #[test]
+    fn a_panicking_hash_loses_nothing() {
+        let mut table = GrowingTable::with_capacity(0);
+        let mut key = 0;
+        while !table.is_growing() || table.old.len() < 1000 {
+            insert(&mut table, key, key);
+            key += 1;
+        }
+        let panicking = |_: &(u32, u32)| -> u64 { panic!("hash") };
+        let moved = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            table.keep_growing(panicking);
+        }));
+        assert!(moved.is_err());
+        assert_eq!(table.len(), key as usize);
+        for k in 0..key {
+            assert_eq!(table.find(hash(k), |e| e.0 == k), Some(&(k, k)));
         }
     }
 
