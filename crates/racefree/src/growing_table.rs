@@ -21,10 +21,10 @@ use hashbrown::hash_table::{Entry, OccupiedEntry};
 /// insert of a new key looks in both tables, a second cache miss; moving
 /// many buckets per insert keeps that phase short. Measured (racefree-bench
 /// rapid-grow at capacity 2^21, ShardedMap against dashmap, 1 and 2
-/// threads): 2 buckets per insert lost 25 to 40 % of the throughput of
-/// hashbrown's all-at-once growth, 32 lost 10 to 15 %, 128 about 7 %; the
-/// slowest insert growing to 8 M entries was 0.36 ms for all three, and
-/// one in a thousand took 4, 7 and 8 us.
+/// threads): 2 buckets per insert lost 35 to 40 % of the throughput of
+/// hashbrown's all-at-once growth, 8 about 25 %, 32 10 to 15 %, 128 about
+/// 7 %. Growing to 8 M entries, the slowest insert took 0.36 ms with 2, 32
+/// or 128, and one in a thousand took 4, 7 and 8 us.
 const BUCKETS_PER_INSERT: usize = 128;
 
 /// The entries of one map or shard: normally one table, two while growing.
