@@ -99,7 +99,7 @@ pub struct ShardedMap<K, V, S = DefaultHashBuilder> {
 /// cores): with dashmap's four per core (8 shards) the map ran level with
 /// dashmap at 2 and 8 threads, losing time to threads waiting on a busy
 /// shard (a lock held across a cache miss, or by a preempted thread); with
-/// 32 or 64 shards it ran 1.2 to 1.3 times dashmap on exchange and
+/// 32 or 64 shards it ran 1.1 to 1.3 times dashmap on exchange and
 /// rapid-grow. 256 shards cost about a tenth at one thread, where the
 /// shards' lock words no longer stay in the first-level cache.
 fn default_shard_count() -> usize {
