@@ -73,8 +73,8 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
             }
         }
         if self.timers.is_bloated(self.nodes.len()) {
-            let slots: Vec<u32> = self.nodes.iter().map(|(i, _)| i as u32).collect();
-            self.timers.rebuild(slots.into_iter());
+            self.timers
+                .rebuild(self.nodes.iter().map(|(i, _)| i as u32));
         }
     }
 
