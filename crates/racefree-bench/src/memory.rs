@@ -84,28 +84,40 @@ impl MapJob for Measure {
     /// Counts what every thread allocates: run it while nothing but the
     /// map allocates.
     fn run<K: Datum, V: Datum, M: BenchMap<K, V>>(&self) -> Footprint {
-        LIVE.store(0, Ordering::SeqCst);
-        COUNTING.store(true, Ordering::SeqCst);
-        let map = M::with_capacity(0);
-        for i in 0..self.entries as u64 {
-            map.insert(K::from_number(i), V::from_number(i));
-        }
-        let full = LIVE.load(Ordering::SeqCst);
-        let mut key = K::from_number(0);
-        for i in 0..self.entries as u64 {
-            key.set_number(i);
-            map.remove(&key);
-        }
-        drop(key);
-        let after_removal = LIVE.load(Ordering::SeqCst);
-        assert_eq!(map.size(), 0, "memory: entries left after removing all");
-        drop(map);
-        COUNTING.store(false, Ordering::SeqCst);
-        Footprint {
-            bytes_per_entry: full as f64 / self.entries.max(1) as f64,
-            bytes_after_removal: after_removal,
-        }
+        counting(|| {
+            let map = M::with_capacity(0);
+            for i in 0..self.entries as u64 {
+                map.insert(K::from_number(i), V::from_number(i));
+            }
+            let full = live();
+            let mut key = K::from_number(0);
+            for i in 0..self.entries as u64 {
+                key.set_number(i);
+                map.remove(&key);
+            }
+            drop(key);
+            let after_removal = live();
+            assert_eq!(map.size(), 0, "memory: entries left after removing all");
+            Footprint {
+                bytes_per_entry: full as f64 / self.entries.max(1) as f64,
+                bytes_after_removal: after_removal,
+            }
+        })
     }
+}
+
+/// Runs `measure` with every thread's allocations counted from zero.
+fn counting<R>(measure: impl FnOnce() -> R) -> R {
+    LIVE.store(0, Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
+    let result = measure();
+    COUNTING.store(false, Ordering::SeqCst);
+    result
+}
+
+/// Bytes allocated and not freed since counting began.
+fn live() -> isize {
+    LIVE.load(Ordering::SeqCst)
 }
 
 /// Heap bytes per entry of a cache of `kind` with capacity `entries`,
@@ -113,16 +125,12 @@ impl MapJob for Measure {
 /// holds. Counts what every thread allocates: run it while nothing but the
 /// cache allocates.
 pub fn cache_bytes_per_entry(kind: CacheKind, entries: u64) -> f64 {
-    LIVE.store(0, Ordering::SeqCst);
-    COUNTING.store(true, Ordering::SeqCst);
-    let cache = kind.make(entries);
-    for key in 0..entries {
-        cache.insert(key);
-    }
-    cache.settle();
-    let live = LIVE.load(Ordering::SeqCst);
-    let held = cache.entries();
-    drop(cache);
-    COUNTING.store(false, Ordering::SeqCst);
-    live as f64 / held.max(1) as f64
+    counting(|| {
+        let cache = kind.make(entries);
+        for key in 0..entries {
+            cache.insert(key);
+        }
+        cache.settle();
+        live() as f64 / cache.entries().max(1) as f64
+    })
 }
