@@ -130,7 +130,7 @@ pub fn page(
         );
         for (map, growth) in &results.growth {
             let _ = write!(html, "<tr><td>{}</td>", escape(map.label()));
-            for ns in [growth.p50, growth.p99, growth.p999, growth.max] {
+            for ns in growth.columns() {
                 let _ = write!(html, "<td class=\"n\">{}</td>", report::nanos(ns));
             }
             html.push_str("</tr>\n");

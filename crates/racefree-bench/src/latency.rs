@@ -24,6 +24,13 @@ pub struct Growth {
     pub max: u64,
 }
 
+impl Growth {
+    /// The figures in the order reports show them: p50, p99, p99.9, max.
+    pub fn columns(&self) -> [u64; 4] {
+        [self.p50, self.p99, self.p999, self.max]
+    }
+}
+
 /// Inserts `entries` fresh keys into an empty map from one thread, timing
 /// each insert alone (the key is built before the clock starts).
 #[derive(Clone, Copy, Debug)]

@@ -179,25 +179,7 @@ pub fn markdown(results: &Results, plan: &Plan, machine: &Machine) -> String {
     }
     out.push_str(&limit_table(results));
     if let Some(entries) = plan.growth_entries {
-        let _ = writeln!(
-            out,
-            "\nInsert latency: {entries} fresh keys inserted one at a time into an empty \
-             map by one thread, each timed alone (the clock reads add about 20-40 ns \
-             to every figure).\n"
-        );
-        let _ = writeln!(out, "| map | p50 | p99 | p99.9 | max |");
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|");
-        for (map, g) in &results.growth {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} |",
-                map.label(),
-                nanos(g.p50),
-                nanos(g.p99),
-                nanos(g.p999),
-                nanos(g.max)
-            );
-        }
+        out.push_str(&growth_table(results, entries));
     }
     if let Some(entries) = plan.memory_entries {
         let _ = writeln!(
@@ -237,6 +219,20 @@ pub(crate) fn nanos(ns: u64) -> String {
         1_000..1_000_000 => format!("{:.1} µs", ns as f64 / 1e3),
         _ => format!("{:.1} ms", ns as f64 / 1e6),
     }
+}
+
+/// Each map's insert latencies while growing to `entries` entries.
+fn growth_table(results: &Results, entries: usize) -> String {
+    let mut out = format!(
+        "\nInsert latency: {entries} fresh keys inserted one at a time into an empty \
+         map by one thread, each timed alone (the clock reads add about 20-40 ns \
+         to every figure).\n\n| map | p50 | p99 | p99.9 | max |\n|---|---:|---:|---:|---:|\n"
+    );
+    for (map, growth) in &results.growth {
+        let figures: Vec<String> = growth.columns().into_iter().map(nanos).collect();
+        let _ = writeln!(out, "| {} | {} |", map.label(), figures.join(" | "));
+    }
+    out
 }
 
 /// Each map's 1-thread throughput as a share of the unsynchronized
