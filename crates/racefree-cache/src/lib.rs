@@ -62,7 +62,7 @@
 //! slab slot besides the key and value (the entry's hash, weight, queue
 //! links and policy bits, 32 with padding, and the slab's tag, 8), the
 //! index (a 4-byte slot and a control byte per bucket, at most 7/8 full:
-//! about 10), W-TinyLFU's frequency sketch (4 words of counters per entry
+//! about 10), W-TinyLFU's frequency sketch (32 byte counters per entry
 //! of capacity: 32), and the shards' own state (under 1). Once any entry
 //! can expire, each entry's two deadlines (16 bytes) and a timer (16) are
 //! added. Larger keys and values add their own size (and their heap
