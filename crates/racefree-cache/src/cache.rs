@@ -204,8 +204,7 @@ where
     }
 
     fn shard(&self, hash: u64) -> &Shard<K, V, P> {
-        // The high bits: hashbrown uses the low ones for its buckets.
-        &self.shards[(hash >> 40) as usize & (self.shards.len() - 1)]
+        &self.shards[racefree::shard_index(hash, self.shards.len())]
     }
 
     fn weigh(&self, key: &K, value: &V) -> u64 {

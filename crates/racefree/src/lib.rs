@@ -87,7 +87,7 @@ mod read_mostly;
 mod sharded;
 mod util;
 
-pub use hash::DefaultHashBuilder;
+pub use hash::{DefaultHashBuilder, shard_index};
 pub use locked::LockedMap;
 pub use map::{Action, ConcurrentMap};
 pub use owned::OwnedMap;

@@ -107,8 +107,6 @@ use crate::locked_table::LockedTable;
 pub struct ShardedMap<K, V, S = DefaultHashBuilder> {
     /// Invariant: a power-of-two number of shards, at least one.
     shards: Box<[CachePadded<LockedTable<K, V>>]>,
-    /// `log2(shards.len())`: how many hash bits pick the shard.
-    shard_bits: u32,
     hasher: S,
 }
 
@@ -195,7 +193,6 @@ impl<K, V, S> ShardedMap<K, V, S> {
             shards: (0..shards)
                 .map(|_| CachePadded::new(LockedTable::with_capacity(per_shard)))
                 .collect(),
-            shard_bits: shards.trailing_zeros(),
             hasher,
         }
     }
@@ -219,13 +216,10 @@ impl<K, V, S> ShardedMap<K, V, S> {
         self.tables().map(LockedTable::len).collect()
     }
 
-    /// The shard that owns `hash`. It uses the bits just below the top
-    /// seven: hashbrown takes its per-entry tag from the top seven bits and
-    /// its bucket index from the low bits, and a shard index taken from
-    /// either would leave every key in a shard sharing them.
+    /// The shard that owns `hash`: see [`shard_index`](crate::shard_index)
+    /// for why the hash is mixed first.
     fn table_for(&self, hash: u64) -> &LockedTable<K, V> {
-        let index = (hash << 7) >> 1 >> (63 - self.shard_bits);
-        &self.shards[index as usize]
+        &self.shards[crate::shard_index(hash, self.shards.len())]
     }
 
     fn tables(&self) -> impl Iterator<Item = &LockedTable<K, V>> {
@@ -241,7 +235,6 @@ impl<K: Clone, V: Clone, S: Clone> Clone for ShardedMap<K, V, S> {
                 .iter()
                 .map(|s| CachePadded::new((**s).clone()))
                 .collect(),
-            shard_bits: self.shard_bits,
             hasher: self.hasher.clone(),
         }
     }
