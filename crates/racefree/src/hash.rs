@@ -35,11 +35,7 @@ pub type DefaultHashBuilder = foldhash::fast::RandomState;
 /// eight shards held at most 99 of 500 such keys over 20 000 seeds.
 /// The mixed bits depend on all of the hash, so the keys of one shard do
 /// not share hashbrown's bucket bits (the low ones) or tag bits (the top
-/// seven).
-///
-/// # Panics
-///
-/// Never; `shards == 0` gives 0.
+/// seven). It never panics: `shards == 0` gives 0.
 ///
 /// ```
 /// let shard = racefree::shard_index(0x1234_5678_9abc_def0, 16);
