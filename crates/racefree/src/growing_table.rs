@@ -128,9 +128,7 @@ impl<T> GrowingTable<T> {
 
     /// Moves a few old buckets, and starts growing if `current` is full.
     fn make_room(&mut self, hasher: &impl Fn(&T) -> u64) {
-        if self.is_growing() {
-            self.move_buckets(self.step(), hasher);
-        }
+        self.keep_growing(hasher);
         if self.current.len() < self.current.capacity() {
             return;
         }
