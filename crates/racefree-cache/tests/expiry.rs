@@ -243,6 +243,7 @@ fn entries_read_often_under_time_to_idle_outlive_their_first_deadline_many_times
 fn under_concurrency_no_expired_value_is_returned_and_each_leaves_once() {
     const THREADS: u64 = 8;
     const KEYS: u64 = 64;
+    const ENOUGH: u64 = 1000;
     let clock = Arc::new(ManualClock::new());
     let left: Arc<Mutex<HashMap<u64, usize>>> = Arc::default();
     let seen = Arc::clone(&left);
@@ -255,18 +256,26 @@ fn under_concurrency_no_expired_value_is_returned_and_each_leaves_once() {
         .unwrap();
     let stop = AtomicBool::new(false);
     let deadlines: Mutex<HashMap<u64, Duration>> = Mutex::default();
-    let checked = AtomicU64::new(0);
+    let (stored, checked) = (AtomicU64::new(0), AtomicU64::new(0));
     thread::scope(|s| {
         s.spawn(|| {
-            for _ in 0..20_000 {
+            // At least 20 000 steps, and on until enough was stored and
+            // checked however little time the scheduler gives the workers
+            // (20 000 steps alone once left too few on a loaded 2-core
+            // machine); bounded, so a cache that never hits fails below.
+            for step in 0..2_000_000 {
+                let enough = stored.load(SeqCst) > ENOUGH && checked.load(SeqCst) > ENOUGH;
+                if step >= 20_000 && enough {
+                    break;
+                }
                 clock.advance(Duration::from_micros(100));
                 thread::yield_now();
             }
             stop.store(true, SeqCst);
         });
         for t in 0..THREADS {
-            let (cache, clock, stop, deadlines, checked) =
-                (&cache, &clock, &stop, &deadlines, &checked);
+            let (cache, clock, stop, deadlines, stored, checked) =
+                (&cache, &clock, &stop, &deadlines, &stored, &checked);
             s.spawn(move || {
                 let mut n = 0u64;
                 while !stop.load(SeqCst) {
@@ -279,6 +288,7 @@ fn under_concurrency_no_expired_value_is_returned_and_each_leaves_once() {
                         cache.insert_with_ttl(key, id, ttl);
                         let latest = clock.elapsed() + ttl;
                         deadlines.lock().unwrap().insert(id, latest);
+                        stored.fetch_add(1, SeqCst);
                     } else {
                         let before = clock.elapsed();
                         let Some(id) = cache.get(&key) else { continue };
@@ -300,18 +310,18 @@ fn under_concurrency_no_expired_value_is_returned_and_each_leaves_once() {
     cache.remove_expired();
     assert_eq!(cache.len(), 0);
     let left = left.lock().unwrap();
-    let stored = deadlines.into_inner().unwrap();
+    let published = deadlines.into_inner().unwrap();
     assert!(
-        stored.len() > 1000,
+        published.len() as u64 > ENOUGH,
         "only {} values were stored",
-        stored.len()
+        published.len()
     );
     assert!(
-        checked.load(SeqCst) > 1000,
+        checked.load(SeqCst) > ENOUGH,
         "only {} reads were checked",
         checked.load(SeqCst)
     );
-    for id in stored.keys() {
+    for id in published.keys() {
         assert_eq!(
             left.get(id),
             Some(&1),
@@ -319,7 +329,7 @@ fn under_concurrency_no_expired_value_is_returned_and_each_leaves_once() {
             left.get(id)
         );
     }
-    assert_eq!(left.len(), stored.len());
+    assert_eq!(left.len(), published.len());
 }
 
 mod model {
