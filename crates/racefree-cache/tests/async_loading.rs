@@ -21,11 +21,20 @@ async fn one_loader_runs_however_many_tasks_miss() {
             let (cache, loads, barrier) = (cache.clone(), loads.clone(), barrier.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
+                let watched = Arc::clone(&cache);
                 cache
-                    .get_or_insert_with_async(1, async {
+                    .get_or_insert_with_async(1, async move {
                         loads.fetch_add(1, SeqCst);
-                        // Long enough for every task to miss meanwhile.
-                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        // Until every task has missed: a miss is counted as
+                        // its caller joins this flight. Not a fixed sleep,
+                        // which a loaded machine can outlast; bounded, so a
+                        // caller that never misses fails the asserts below.
+                        for _ in 0..5_000 {
+                            if watched.stats().misses >= TASKS as u64 {
+                                break;
+                            }
+                            tokio::time::sleep(Duration::from_millis(1)).await;
+                        }
                         42
                     })
                     .await
