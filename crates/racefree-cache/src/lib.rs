@@ -58,7 +58,7 @@
 //! byte; `BENCHMARKS.md` has the table): a full cache of 65 536 `u64` keys
 //! and values takes 99 bytes per entry, 83 beyond the key and value, with
 //! W-TinyLFU, and 66 (50 beyond) with the other policies; quick_cache took
-//! 55 to 65 (across runs) and moka about 230. Where the 83 bytes go: the
+//! 55 to 70 (across runs) and moka about 230. Where the 83 bytes go: the
 //! slab slot besides the key and value (the entry's hash, weight, queue
 //! links and policy bits, 32 with padding, and the slab's tag, 8), the
 //! index (a 4-byte slot and a control byte per bucket, at most 7/8 full:
