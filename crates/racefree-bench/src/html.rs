@@ -101,6 +101,29 @@ pub fn page(
         html.push_str("</table></section>\n");
         charts.push((chart_file_name(workload), svg));
     }
+    if let Some(table) = report::limit_shares(results) {
+        let _ = write!(
+            html,
+            "<section><h2>The single-thread limit</h2><p>{}</p>\n<table><tr><th>1 thread</th>",
+            escape(report::LIMIT_NOTE)
+        );
+        for limit in table.limits {
+            let _ = write!(html, "<th>{}</th>", escape(&limit.workload));
+        }
+        html.push_str("</tr>\n<tr><td>the limit, Mops/s</td>");
+        for limit in table.limits {
+            let _ = write!(html, "<td class=\"n\">{:.2}</td>", limit.median() / 1e6);
+        }
+        html.push_str("</tr>\n");
+        for (map, shares) in table.rows {
+            let _ = write!(html, "<tr><td>{}</td>", escape(map.label()));
+            for share in shares {
+                let _ = write!(html, "<td class=\"n\">{}</td>", report::share(share));
+            }
+            html.push_str("</tr>\n");
+        }
+        html.push_str("</table></section>\n");
+    }
     if let Some(entries) = plan.memory_entries {
         let _ = writeln!(
             html,

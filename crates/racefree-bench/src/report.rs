@@ -235,50 +235,79 @@ fn growth_table(results: &Results, entries: usize) -> String {
     out
 }
 
-/// Each map's 1-thread throughput as a share of the unsynchronized
-/// limit's on the same workload (a row per map, a column per workload), or
-/// nothing if the limit did not run.
-fn limit_table(results: &Results) -> String {
-    let mut out = String::new();
+/// What the limit is, under its table in every report.
+pub(crate) const LIMIT_NOTE: &str = "The limit: std's HashMap with no synchronization at \
+    all, driven by one thread in the same rounds as the maps' 1-thread runs. Each map's \
+    share of it is the median of per-round ratios.";
+
+/// Each map's 1-thread throughput as a share of the unsynchronized limit's
+/// on the same workload.
+pub(crate) struct LimitShares<'a> {
+    /// The limit's cells, a workload each, in run order.
+    pub limits: &'a [Cell],
+    /// A row per map: its share of each of those workloads' limits, if it
+    /// ran there at 1 thread.
+    pub rows: Vec<(MapKind, Vec<Option<f64>>)>,
+}
+
+/// The maps' shares of the limit, or `None` if the limit did not run.
+pub(crate) fn limit_shares(results: &Results) -> Option<LimitShares<'_>> {
     if results.limit.is_empty() {
-        return out;
+        return None;
     }
-    let _ = writeln!(
-        out,
-        "\nThe limit: std's `HashMap` with no synchronization at all, driven by \
-         one thread in the same rounds as the maps' 1-thread runs. Each map's \
-         share of it is the median of per-round ratios.\n"
-    );
-    let workloads: Vec<&str> = results.limit.iter().map(|c| c.workload.as_str()).collect();
-    let _ = writeln!(out, "| 1 thread | {} |", workloads.join(" | "));
-    let _ = writeln!(out, "|---|{}", "---:|".repeat(workloads.len()));
-    let limits: Vec<String> = results
-        .limit
-        .iter()
-        .map(|c| format!("{:.2}", c.median() / 1e6))
-        .collect();
-    let _ = writeln!(out, "| the limit, Mops/s | {} |", limits.join(" | "));
     let mut maps: Vec<MapKind> = Vec::new();
     for cell in results.cells.iter().filter(|c| c.threads == 1) {
         if !maps.contains(&cell.map) {
             maps.push(cell.map);
         }
     }
-    for map in maps {
-        let shares: Vec<String> = results
-            .limit
-            .iter()
-            .map(|limit| {
-                results
-                    .cells
-                    .iter()
-                    .find(|c| c.map == map && c.threads == 1 && c.workload == limit.workload)
-                    .map_or_else(
-                        || "–".to_owned(),
-                        |c| format!("{:.0} %", 100.0 * c.paired_ratio(limit)),
-                    )
-            })
-            .collect();
+    let rows = maps
+        .into_iter()
+        .map(|map| {
+            let shares = results
+                .limit
+                .iter()
+                .map(|limit| {
+                    results
+                        .cells
+                        .iter()
+                        .find(|c| c.map == map && c.threads == 1 && c.workload == limit.workload)
+                        .map(|c| c.paired_ratio(limit))
+                })
+                .collect();
+            (map, shares)
+        })
+        .collect();
+    Some(LimitShares {
+        limits: &results.limit,
+        rows,
+    })
+}
+
+/// A share of the limit as the reports print it: `67 %`, or `–`.
+pub(crate) fn share(share: Option<f64>) -> String {
+    share.map_or_else(|| "–".to_owned(), |s| format!("{:.0} %", 100.0 * s))
+}
+
+/// The limit's table (a row per map, a column per workload), or nothing
+/// if the limit did not run.
+fn limit_table(results: &Results) -> String {
+    let mut out = String::new();
+    let Some(table) = limit_shares(results) else {
+        return out;
+    };
+    let _ = writeln!(out, "\n{LIMIT_NOTE}\n");
+    let workloads: Vec<&str> = table.limits.iter().map(|c| c.workload.as_str()).collect();
+    let _ = writeln!(out, "| 1 thread | {} |", workloads.join(" | "));
+    let _ = writeln!(out, "|---|{}", "---:|".repeat(workloads.len()));
+    let limits: Vec<String> = table
+        .limits
+        .iter()
+        .map(|c| format!("{:.2}", c.median() / 1e6))
+        .collect();
+    let _ = writeln!(out, "| the limit, Mops/s | {} |", limits.join(" | "));
+    for (map, shares) in table.rows {
+        let shares: Vec<String> = shares.into_iter().map(share).collect();
         let _ = writeln!(out, "| {} | {} |", map.label(), shares.join(" | "));
     }
     out

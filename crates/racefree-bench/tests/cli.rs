@@ -80,6 +80,18 @@ fn a_tiny_run_measures_every_map_writes_every_file_and_recommends() {
         page.contains("std RwLock&lt;HashMap&gt;"),
         "labels are escaped"
     );
+    let limit = page
+        .split("<h2>The single-thread limit</h2>")
+        .nth(1)
+        .and_then(|rest| rest.split("</section>").next())
+        .expect("a section on the limit");
+    assert!(
+        limit.contains("<th>exchange</th>")
+            && limit.contains("<td>the limit, Mops/s</td>")
+            && limit.contains("<td>racefree::ShardedMap</td><td class=\"n\">")
+            && limit.contains(" %</td>"),
+        "{limit}"
+    );
     let chart = fs::read_to_string(report.path().join("exchange.svg")).unwrap();
     assert!(
         chart.contains("<svg") && chart.contains("threads"),
@@ -97,6 +109,10 @@ fn a_tiny_run_measures_every_map_writes_every_file_and_recommends() {
         "{markdown}"
     );
     assert!(markdown.contains("| exchange | 2 |") && !markdown.contains("old"));
+    assert!(
+        markdown.contains("| 1 thread | exchange |\n|---|---:|\n| the limit, Mops/s | "),
+        "{markdown}"
+    );
 }
 
 #[test]
