@@ -16,6 +16,38 @@ macro_rules! impl_lock_based_map {
             fn id(&self) -> usize {
                 self as *const Self as usize
             }
+
+            /// Refuses a call from inside one of this map's own closures.
+            #[inline]
+            fn check(&self, operation: &'static str) {
+                $crate::util::reentry::check(self.id(), stringify!($map), operation);
+            }
+
+            /// How many entries the map can hold before it allocates.
+            ///
+            /// ```
+            #[doc = concat!("use racefree::", stringify!($map), ";")]
+            ///
+            #[doc = concat!("let map: ", stringify!($map), "<u32, u32> = ", stringify!($map), "::with_capacity(1_000);")]
+            /// assert!(map.capacity() >= 1_000);
+            /// ```
+            pub fn capacity(&self) -> usize {
+                self.check("capacity");
+                self.tables().map(|t| t.capacity()).sum()
+            }
+
+            /// The map's hasher.
+            ///
+            /// ```
+            #[doc = concat!("use racefree::", stringify!($map), ";")]
+            /// use std::hash::BuildHasher;
+            ///
+            #[doc = concat!("let map: ", stringify!($map), "<&str, u32> = ", stringify!($map), "::new();")]
+            /// assert_eq!(map.hasher().hash_one("k"), map.hasher().hash_one("k"));
+            /// ```
+            pub fn hasher(&self) -> &S {
+                &self.hasher
+            }
         }
 
         impl<K, V, S> $map<K, V, S>
@@ -23,12 +55,6 @@ macro_rules! impl_lock_based_map {
             K: ::std::hash::Hash + Eq,
             S: ::std::hash::BuildHasher,
         {
-            /// Refuses a call from inside one of this map's own closures.
-            #[inline]
-            fn check(&self, operation: &'static str) {
-                $crate::util::reentry::check(self.id(), stringify!($map), operation);
-            }
-
             /// Marks this thread as running a closure of `operation` on this
             /// map, so that a call back into the map panics instead of
             /// deadlocking. Only operations that run user closures need it.
@@ -64,32 +90,6 @@ macro_rules! impl_lock_based_map {
             pub fn shrink_to_fit(&self) {
                 self.check("shrink_to_fit");
                 self.tables().for_each(|t| t.shrink_to_fit(&self.hasher));
-            }
-
-            /// How many entries the map can hold before it allocates.
-            ///
-            /// ```
-            #[doc = concat!("use racefree::", stringify!($map), ";")]
-            ///
-            #[doc = concat!("let map: ", stringify!($map), "<u32, u32> = ", stringify!($map), "::with_capacity(1_000);")]
-            /// assert!(map.capacity() >= 1_000);
-            /// ```
-            pub fn capacity(&self) -> usize {
-                self.check("capacity");
-                self.tables().map(|t| t.capacity()).sum()
-            }
-
-            /// The map's hasher.
-            ///
-            /// ```
-            #[doc = concat!("use racefree::", stringify!($map), ";")]
-            /// use std::hash::BuildHasher;
-            ///
-            #[doc = concat!("let map: ", stringify!($map), "<&str, u32> = ", stringify!($map), "::new();")]
-            /// assert_eq!(map.hasher().hash_one("k"), map.hasher().hash_one("k"));
-            /// ```
-            pub fn hasher(&self) -> &S {
-                &self.hasher
             }
         }
 

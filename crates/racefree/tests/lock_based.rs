@@ -149,3 +149,15 @@ fn keys_spread_over_all_shards() {
         "{per_shard:?}"
     );
 }
+
+/// As with std's `HashMap`, reading the capacity or the hasher asks
+/// nothing of the key type.
+#[test]
+fn capacity_and_hasher_ask_nothing_of_the_key() {
+    struct Opaque;
+    let locked: LockedMap<Opaque, Opaque> = LockedMap::with_capacity(100);
+    let sharded: ShardedMap<Opaque, Opaque> = ShardedMap::with_capacity(100);
+    assert!(locked.capacity() >= 100 && sharded.capacity() >= 100);
+    let _: (&racefree::DefaultHashBuilder, &racefree::DefaultHashBuilder) =
+        (locked.hasher(), sharded.hasher());
+}
