@@ -235,7 +235,7 @@ fn growth_table(results: &Results, entries: usize) -> String {
     out
 }
 
-/// What the limit is, under its table in every report.
+/// What the limit is, said above its table in each report.
 pub(crate) const LIMIT_NOTE: &str = "The limit: std's HashMap with no synchronization at \
     all, driven by one thread in the same rounds as the maps' 1-thread runs. Each map's \
     share of it is the median of per-round ratios.";
