@@ -11,7 +11,7 @@
 //! | [`Lru`] | moves the entry to the head | the tail | the baseline |
 //! | [`Sieve`] | sets a visited bit | a hand sweeps from the tail, clearing bits, and takes the first unvisited entry | Zhang et al., NSDI '24 |
 //! | [`S3Fifo`] | bumps a 2-bit counter | a small FIFO for new entries, a main FIFO with reinsertion, a ghost FIFO of recently evicted hashes | Yang et al., SOSP '23 |
-//! | [`TinyLfu`] | counts the key in a frequency sketch and moves the entry | a 1 % LRU window, then an SLRU main area that admits a newcomer only if the sketch says it is more frequent than the entry it would evict | Einziger et al., "TinyLFU" (2017); Caffeine's W-TinyLFU |
+//! | [`TinyLfu`] | counts the key in a frequency sketch and moves the entry | a 1 % LRU window, then an SLRU main area that admits a newcomer only if the sketch says it is more frequent than the entry it would evict (the least frequent of the main area's 8 oldest) | Einziger et al., "TinyLFU" (2017); Caffeine's W-TinyLFU |
 //!
 //! racefree-bench's `cache` command compares their hit ratios on Zipf
 //! keys, a real trace and a scan mix; `BENCHMARKS.md` has the figures that

@@ -96,6 +96,33 @@ fn tiny_lfu_keeps_a_hot_set_through_a_scan() {
     assert!(kept >= 85, "only {kept} of 90 hot keys survived the scan");
 }
 
+#[test]
+fn tiny_lfu_evicts_the_coldest_of_the_oldest_entries_rather_than_the_oldest() {
+    // Capacity 100: a window of 1 entry and a main area of 99.
+    let (cache, log) = logged::<TinyLfu>(100);
+    let missed = |key: u32, times: usize| {
+        for _ in 0..times {
+            assert_eq!(cache.get(&key), None);
+        }
+    };
+    // Key 500 is wanted often, then stored first: it becomes the oldest
+    // entry of the main area, ahead of 98 keys never asked for.
+    missed(500, 5);
+    cache.insert(500, 0);
+    for k in 1..=98 {
+        cache.insert(k, 0);
+    }
+    // Key 99 was asked for twice; a new key pushes it out of the window,
+    // so it competes for a place in the full main area.
+    missed(99, 2);
+    cache.insert(99, 0);
+    cache.insert(1000, 0);
+    // Against the oldest entry (500, wanted 5 times) it would lose; against
+    // the coldest of the oldest few (1, never wanted) it wins.
+    assert_eq!(evicted(&log), [1]);
+    assert!(cache.contains_key(&500) && cache.contains_key(&99));
+}
+
 fn check_model<P: Policy>(capacity: u64, ops: &[(u8, u32, u32)]) {
     let (cache, log) = logged::<P>(capacity);
     let mut model: HashMap<u32, u32> = HashMap::new();
