@@ -79,8 +79,11 @@ use crate::locked_table::LockedTable;
 /// A full shard grows without stopping the insert that fills it: a table
 /// of twice the size takes the new entries, and each later write moves
 /// 128 buckets' worth of old entries into it. Growing one thread's map to
-/// 8 M entries on 2 cores, the slowest insert took 0.35 ms, against 7.3 ms
-/// when each shard copied its whole table at once (dashmap: 28 to 32 ms).
+/// 8 M entries on 2 cores, the slowest insert took 0.35 to 0.76 ms (the
+/// shards allocating their next tables), against 7.3 ms when each shard
+/// copied its whole table at once (dashmap: 28 to 35 ms). Inside
+/// racefree-bench, after other maps had run in the same process, it has
+/// also measured 2 to 27 ms (BENCHMARKS.md).
 /// The moves land on other inserts: one in a hundred took 2.1 us rather
 /// than 0.6, one in a thousand 8 us rather than 1, and a workload of
 /// mostly inserts runs about 7 % slower while tables grow.
