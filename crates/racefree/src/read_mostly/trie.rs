@@ -292,11 +292,11 @@ impl<K, V> Trie<K, V> {
     }
 
     /// Calls `f` on every entry, taking no lock: `f` may call the map.
-    pub(crate) fn for_each(&self, f: &mut dyn FnMut(&K, &V) -> ControlFlow<()>) {
+    pub(crate) fn for_each(&self, f: &mut impl FnMut(&K, &V) -> ControlFlow<()>) {
         fn visit<K, V>(
             node: &Inner<K, V>,
             guard: &Guard<'_>,
-            f: &mut dyn FnMut(&K, &V) -> ControlFlow<()>,
+            f: &mut impl FnMut(&K, &V) -> ControlFlow<()>,
         ) -> ControlFlow<()> {
             for slot in &node.slots {
                 let ptr = guard.protect(slot, Acquire);
