@@ -43,8 +43,8 @@ use trie::{Change, KeyArg, Trie};
 /// # When to use it
 ///
 /// Measured with racefree-bench on Go's `sync.Map` cases on 2 cores
-/// (BENCHMARKS.md): 1024 `String` keys read by 2 threads took 13 ns a hit,
-/// 5.3 times [`LockedMap`](crate::LockedMap)'s throughput (Go's own
+/// (BENCHMARKS.md): 1024 `String` keys read by 2 threads took 13 to 14 ns
+/// a hit, 4.3 to 5.3 times [`LockedMap`](crate::LockedMap)'s throughput (Go's own
 /// `sync.Map` takes 15 to 20 ns on such a machine), and reads keep
 /// scaling where a lock's cache line stops them. On one thread a
 /// lookup costs 1.3 to 1.7 times a `LockedMap` lookup (the guard and the
