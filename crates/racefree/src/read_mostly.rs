@@ -30,7 +30,8 @@ use trie::{Change, KeyArg, Trie};
 /// `sync.Map` does): `get_or_insert` and `get_or_insert_with` of a present
 /// key, `remove` of an absent one. On Go's LoadAndDeleteBalanced case
 /// (mostly removals of absent keys) that took ReadMostlyMap from 47 to 85
-/// M calls/s on one thread and from 54 to 120 to 170 at 2 and 8 threads.
+/// M calls/s on one thread, and from 54 to between 120 and 170 at 2 and 8
+/// threads.
 ///
 /// Go's older `sync.Map` (a read-only map plus a locked "dirty" map,
 /// promoted after enough misses) makes a store of a new key copy the
@@ -166,10 +167,28 @@ where
         self.hasher.hash_one(key)
     }
 
-    /// `decide`, run for `key` (whose hash is `hash`, from
-    /// [`locate`](Self::locate)) under its node's lock with the
-    /// re-entrancy scope of `operation`.
+    /// `decide`, run for `key` under its node's lock with the re-entrancy
+    /// scope of `operation`.
     fn modify<Q, R>(
+        &self,
+        operation: &'static str,
+        key: KeyArg<'_, K, Q>,
+        decide: impl FnOnce(Option<&V>) -> (Change<V>, R),
+    ) -> R
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = match &key {
+            KeyArg::Owned(key) => self.locate(operation, key),
+            KeyArg::Borrowed(key) => self.locate(operation, *key),
+        };
+        self.modify_located(operation, hash, key, decide)
+    }
+
+    /// [`modify`](Self::modify), for a caller that has already located
+    /// `key` (its hash is `hash`).
+    fn modify_located<Q, R>(
         &self,
         operation: &'static str,
         hash: u64,
@@ -223,8 +242,7 @@ where
     }
 
     fn insert(&self, key: K, value: V) -> Option<V> {
-        let hash = self.locate("insert", &key);
-        self.modify("insert", hash, KeyArg::Owned(key), |old| {
+        self.modify("insert", KeyArg::Owned(key), |old| {
             (Change::Set(value), old.cloned())
         })
     }
@@ -239,7 +257,7 @@ where
         if let Some(found) = self.trie.get(hash, &key, V::clone) {
             return (found, true);
         }
-        self.modify("get_or_insert", hash, KeyArg::Owned(key), |old| match old {
+        self.modify_located("get_or_insert", hash, KeyArg::Owned(key), |old| match old {
             Some(old) => (Change::Keep, (old.clone(), true)),
             None => (Change::Set(value.clone()), (value, false)),
         })
@@ -254,7 +272,7 @@ where
         if let Some(found) = self.trie.get(hash, &key, V::clone) {
             return found;
         }
-        self.modify(
+        self.modify_located(
             "get_or_insert_with",
             hash,
             KeyArg::Owned(key),
@@ -276,7 +294,7 @@ where
         let hash = self.locate("remove", key);
         // An absent key is seen without a lock: the call takes effect there.
         self.trie.get(hash, key, |_| ())?;
-        self.modify("remove", hash, KeyArg::Borrowed(key), |old| {
+        self.modify_located("remove", hash, KeyArg::Borrowed(key), |old| {
             (Change::Remove, old.cloned())
         })
     }
@@ -287,16 +305,10 @@ where
         Q: Hash + Eq + Sync + ?Sized,
         V: PartialEq + Sync,
     {
-        let hash = self.locate("compare_and_swap", key);
-        self.modify(
-            "compare_and_swap",
-            hash,
-            KeyArg::Borrowed(key),
-            |old| match old {
-                Some(old) if old == current => (Change::Set(new), Ok(())),
-                _ => (Change::Keep, Err(new)),
-            },
-        )
+        self.modify("compare_and_swap", KeyArg::Borrowed(key), |old| match old {
+            Some(old) if old == current => (Change::Set(new), Ok(())),
+            _ => (Change::Keep, Err(new)),
+        })
     }
 
     fn compare_and_remove<Q>(&self, key: &Q, current: &V) -> bool
@@ -305,10 +317,8 @@ where
         Q: Hash + Eq + Sync + ?Sized,
         V: PartialEq + Sync,
     {
-        let hash = self.locate("compare_and_remove", key);
         self.modify(
             "compare_and_remove",
-            hash,
             KeyArg::Borrowed(key),
             |old| match old {
                 Some(old) if old == current => (Change::Remove, true),
@@ -323,8 +333,7 @@ where
         Q: Hash + Eq + Sync + ?Sized,
         F: FnMut(&V) -> V + Send,
     {
-        let hash = self.locate("update", key);
-        self.modify("update", hash, KeyArg::Borrowed(key), |old| match old {
+        self.modify("update", KeyArg::Borrowed(key), |old| match old {
             Some(old) => (Change::Set(f(old)), true),
             None => (Change::Keep, false),
         })
@@ -334,8 +343,7 @@ where
     where
         F: FnMut(Option<&V>) -> Action<V> + Send,
     {
-        let hash = self.locate("compute", &key);
-        self.modify("compute", hash, KeyArg::Owned(key), |old| match f(old) {
+        self.modify("compute", KeyArg::Owned(key), |old| match f(old) {
             Action::Keep => (Change::Keep, None),
             Action::Set(value) => (Change::Set(value), old.cloned()),
             Action::Remove => (Change::Remove, old.cloned()),

@@ -157,13 +157,14 @@ impl TinyLfu {
         };
         let mut coldest = (at, frequency(at));
         for _ in 1..VICTIM_SAMPLE {
+            // None is colder than a key never counted.
+            if coldest.1 == 0 {
+                break;
+            }
             let Some(newer) = Queue::newer(nodes, at) else {
                 break;
             };
             at = newer;
-            if coldest.1 == 0 {
-                break;
-            }
             let f = frequency(at);
             if f < coldest.1 {
                 coldest = (at, f);
