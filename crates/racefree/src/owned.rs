@@ -41,9 +41,9 @@ use crate::{Action, ConcurrentMap, DefaultHashBuilder};
 ///
 /// It is the wrong choice for hot, read-mostly data: every call is a
 /// round trip to one thread, and all calls queue behind each other. On a
-/// 2-core machine a `get` took 260 to 320 ns (3.1 to 3.9 M calls a second
-/// in all) at 1, 2 and 8 calling threads, faster than Go's channel-owner
-/// map on such a machine (about 360 ns); a
+/// 2-core machine a `get` took 280 to 350 ns (2.9 to 3.5 M calls a second
+/// in all) at 1, 2 and 8 calling threads, against 360 to 520 ns for Go's
+/// channel-owner map measured beside it (Go 1.19 and 1.24); a
 /// [`LockedMap`](crate::LockedMap) lookup takes 12 ns on one thread and a
 /// [`ReadMostlyMap`](crate::ReadMostlyMap) lookup scales with cores
 /// (BENCHMARKS.md).

@@ -1,0 +1,3 @@
+module racefree/gobench
+
+go 1.19
