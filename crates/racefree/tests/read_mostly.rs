@@ -64,3 +64,36 @@ fn remove_of_an_absent_key_takes_no_lock() {
     );
     assert_eq!(map.len(), 1);
 }
+
+#[test]
+fn update_of_an_absent_key_takes_no_lock() {
+    let map = ReadMostlyMap::new();
+    map.insert(2, 20);
+    assert!(
+        finishes_under_a_held_lock(&map, 1, |map| {
+            assert!(!map.update(&1, |_| unreachable!()));
+        }),
+        "update waited for the lock a compute on its key held"
+    );
+    assert_eq!(map.get(&1), None);
+}
+
+#[test]
+fn compares_that_fail_take_no_lock() {
+    let map = ReadMostlyMap::new();
+    map.insert(1, 10);
+    assert!(
+        finishes_under_a_held_lock(&map, 1, |map| {
+            assert_eq!(map.compare_and_swap(&1, &11, 12), Err(12));
+            assert!(!map.compare_and_remove(&1, &11));
+            assert_eq!(map.compare_and_swap(&3, &10, 12), Err(12));
+            assert!(!map.compare_and_remove(&3, &10));
+        }),
+        "a failing compare waited for the lock a compute on its key held"
+    );
+    assert_eq!(map.get(&1), Some(10));
+    // A match still takes the lock and changes the value.
+    assert_eq!(map.compare_and_swap(&1, &10, 12), Ok(()));
+    assert!(map.compare_and_remove(&1, &12));
+    assert_eq!(map.len(), 0);
+}

@@ -324,12 +324,12 @@ impl<K, V> Trie<K, V> {
 
     /// Removes every entry for which `keep` is false, one node at a time,
     /// each under its lock, and prunes nodes left empty.
-    pub(crate) fn retain(&self, keep: &mut dyn FnMut(&K, &V) -> bool) {
+    pub(crate) fn retain(&self, keep: &mut impl FnMut(&K, &V) -> bool) {
         fn visit<K, V>(
             trie: &Trie<K, V>,
             node: &Inner<K, V>,
             guard: &Guard<'_>,
-            keep: &mut dyn FnMut(&K, &V) -> bool,
+            keep: &mut impl FnMut(&K, &V) -> bool,
         ) {
             let mut children = Vec::new();
             {
@@ -375,7 +375,7 @@ impl<K, V> Trie<K, V> {
         slot: &AtomicPtr<()>,
         head: *mut Entry<K, V>,
         guard: &Guard<'_>,
-        keep: &mut dyn FnMut(&K, &V) -> bool,
+        keep: &mut impl FnMut(&K, &V) -> bool,
     ) {
         let mut previous: Option<&Entry<K, V>> = None;
         let mut entry = head;
