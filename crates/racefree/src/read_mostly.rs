@@ -175,26 +175,20 @@ where
     }
 
     /// `decide`, run for `key` under its node's lock with the re-entrancy
-    /// scope of `operation`.
-    fn modify<Q, R>(
+    /// scope of `operation`: for the calls that lock whatever they find
+    /// (`insert`, `compute`), which own their key.
+    fn modify<R>(
         &self,
         operation: &'static str,
-        key: KeyArg<'_, K, Q>,
+        key: K,
         decide: impl FnOnce(Option<&V>) -> (Change<V>, R),
-    ) -> R
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        let hash = match &key {
-            KeyArg::Owned(key) => self.locate(operation, key),
-            KeyArg::Borrowed(key) => self.locate(operation, *key),
-        };
-        self.modify_located(operation, hash, key, decide)
+    ) -> R {
+        let hash = self.locate(operation, &key);
+        self.modify_located(operation, hash, KeyArg::Owned(key), decide)
     }
 
     /// [`modify`](Self::modify), for a caller that has already located
-    /// `key` (its hash is `hash`).
+    /// `key` (its hash is `hash`), owned or borrowed.
     fn modify_located<Q, R>(
         &self,
         operation: &'static str,
@@ -263,9 +257,7 @@ where
     }
 
     fn insert(&self, key: K, value: V) -> Option<V> {
-        self.modify("insert", KeyArg::Owned(key), |old| {
-            (Change::Set(value), old.cloned())
-        })
+        self.modify("insert", key, |old| (Change::Set(value), old.cloned()))
     }
 
     fn get_or_insert(&self, key: K, value: V) -> (V, bool)
@@ -383,7 +375,7 @@ where
     where
         F: FnMut(Option<&V>) -> Action<V> + Send,
     {
-        self.modify("compute", KeyArg::Owned(key), |old| match f(old) {
+        self.modify("compute", key, |old| match f(old) {
             Action::Keep => (Change::Keep, None),
             Action::Set(value) => (Change::Set(value), old.cloned()),
             Action::Remove => (Change::Remove, old.cloned()),
