@@ -37,6 +37,10 @@ pub(crate) struct GrowingTable<T> {
     old: HashTable<T>,
     /// The first bucket of `old` not yet moved.
     next_bucket: usize,
+    /// Counts the times `current` may have been reallocated, so that an
+    /// address taken from it (see [`bucket_layout`](Self::bucket_layout))
+    /// can tell when it went stale.
+    generation: usize,
 }
 
 impl<T> Default for GrowingTable<T> {
@@ -51,6 +55,7 @@ impl<T> GrowingTable<T> {
             current: HashTable::with_capacity(capacity),
             old: HashTable::new(),
             next_bucket: 0,
+            generation: 0,
         }
     }
 
@@ -143,6 +148,7 @@ impl<T> GrowingTable<T> {
         let moves = self.current.num_buckets().div_ceil(BUCKETS_PER_INSERT);
         let room = (2 * len).max(len + moves + 1).max(4);
         self.old = mem::replace(&mut self.current, HashTable::with_capacity(room));
+        self.generation += 1;
         self.next_bucket = 0;
         self.move_buckets(self.step(), hasher);
     }
@@ -198,6 +204,37 @@ impl<T> GrowingTable<T> {
     pub(crate) fn shrink_to(&mut self, min_capacity: usize, hasher: impl Fn(&T) -> u64) {
         self.move_buckets(usize::MAX, &hasher);
         self.current.shrink_to(min_capacity, hasher);
+        self.generation += 1;
+    }
+
+    /// Takes every entry out, leaving an empty table with no allocation.
+    pub(crate) fn take(&mut self) -> Self {
+        let generation = self.generation + 1;
+        let taken = mem::take(self);
+        self.generation = generation;
+        taken
+    }
+
+    /// Changes whenever `current` may have moved in memory.
+    pub(crate) fn generation(&self) -> usize {
+        self.generation
+    }
+
+    /// Where `current`'s buckets are, in hashbrown's layout: the address of
+    /// its control bytes (bucket `i`'s byte is `i` bytes above it, and
+    /// bucket `i` itself ends `i` buckets below it) and its bucket mask, a
+    /// hash's first bucket being `hash & mask`. Found from any occupied
+    /// bucket, so `None` while `current` is empty (and for a zero-sized
+    /// `T`, whose buckets take no room). Only for prefetching: an
+    /// address that no longer matches the table costs a wasted hint.
+    pub(crate) fn bucket_layout(&self) -> Option<(usize, usize)> {
+        if mem::size_of::<T>() == 0 {
+            return None;
+        }
+        let index = self.current.iter_buckets().next()?;
+        let bucket = self.current.get_bucket(index)?;
+        let ctrl = std::ptr::from_ref(bucket).addr() + (index + 1) * mem::size_of::<T>();
+        Some((ctrl, self.current.num_buckets() - 1))
     }
 }
 
@@ -288,6 +325,46 @@ mod tests {
         for k in 0..key {
             assert_eq!(table.find(hash(k), |e| e.0 == k), Some(&(k, k)));
         }
+    }
+
+    /// The prefetch hint's picture of hashbrown's layout: bucket `i` ends
+    /// `i` buckets below the control bytes. If a hashbrown release changed
+    /// that, prefetches would load the wrong lines; this says so.
+    #[test]
+    fn bucket_layout_locates_every_occupied_bucket() {
+        let mut table = GrowingTable::with_capacity(0);
+        assert_eq!(table.bucket_layout(), None, "an empty table has no layout");
+        for key in 0..5000 {
+            insert(&mut table, key, key);
+        }
+        let (ctrl, mask) = table.bucket_layout().unwrap();
+        assert_eq!(mask, table.current.num_buckets() - 1);
+        let size = mem::size_of::<(u32, u32)>();
+        for index in table.current.iter_buckets() {
+            let bucket = table.current.get_bucket(index).unwrap();
+            assert_eq!(std::ptr::from_ref(bucket).addr(), ctrl - (index + 1) * size);
+        }
+    }
+
+    /// Every way `current` can move bumps the generation; the hint's
+    /// tests check that nothing else moves it.
+    #[test]
+    fn generation_changes_when_the_table_moves() {
+        let mut table = GrowingTable::with_capacity(0);
+        let mut generation = table.generation();
+        let mut key = 0;
+        while !table.is_growing() {
+            insert(&mut table, key, key);
+            key += 1;
+        }
+        assert!(table.generation() > generation, "growth");
+        generation = table.generation();
+        table.shrink_to(0, rehash);
+        assert!(table.generation() > generation, "shrink");
+        generation = table.generation();
+        assert_eq!(table.take().len(), key as usize);
+        assert!(table.generation() > generation, "take");
+        assert_eq!(table.len(), 0);
     }
 
     #[test]

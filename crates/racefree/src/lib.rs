@@ -76,6 +76,7 @@
 
 #![deny(unsafe_code)]
 
+mod bucket_hint;
 mod growing_table;
 mod hash;
 mod lock_based;

@@ -15,6 +15,7 @@ use std::ops::{ControlFlow, Deref, DerefMut};
 use std::sync::atomic::Ordering::Relaxed;
 
 use crate::Action;
+use crate::bucket_hint::BucketHint;
 use crate::growing_table::GrowingTable;
 use crate::util::sync::{AtomicUsize, RwLock, RwLockWriteGuard};
 use hashbrown::hash_table::Entry;
@@ -34,12 +35,17 @@ pub(crate) struct LockedTable<K, V> {
     /// (also on unwind), so it equals the table's length whenever the lock
     /// is free. `Relaxed`: it is an estimate that publishes no other memory.
     len: AtomicUsize,
+    /// Where the table's buckets are, so that a call can prefetch its key's
+    /// before it takes the lock.
+    hint: BucketHint,
 }
 
-/// The write lock, which refreshes the length copy when released.
+/// The write lock, which refreshes the length copy and the bucket hint
+/// when released.
 struct WriteGuard<'a, K, V> {
     table: RwLockWriteGuard<'a, GrowingTable<(K, V)>>,
     len: &'a AtomicUsize,
+    hint: &'a BucketHint,
 }
 
 impl<K, V> Deref for WriteGuard<'_, K, V> {
@@ -58,6 +64,7 @@ impl<K, V> DerefMut for WriteGuard<'_, K, V> {
 impl<K, V> Drop for WriteGuard<'_, K, V> {
     fn drop(&mut self) {
         self.len.store(self.table.len(), Relaxed);
+        self.hint.refresh(&self.table);
     }
 }
 
@@ -76,13 +83,21 @@ impl<K, V> LockedTable<K, V> {
         Self {
             table: RwLock::new(GrowingTable::with_capacity(capacity)),
             len: AtomicUsize::new(0),
+            hint: BucketHint::default(),
         }
+    }
+
+    /// The write lock, taken after prefetching `hash`'s lines.
+    fn write_for(&self, hash: u64) -> WriteGuard<'_, K, V> {
+        self.hint.prefetch::<(K, V)>(hash);
+        self.write()
     }
 
     fn write(&self) -> WriteGuard<'_, K, V> {
         WriteGuard {
             table: self.table.write(),
             len: &self.len,
+            hint: &self.hint,
         }
     }
 
@@ -100,6 +115,7 @@ impl<K, V> LockedTable<K, V> {
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
+        self.hint.prefetch::<(K, V)>(hash);
         let table = self.table.read();
         table.find(hash, matches(key)).map(|(_, v)| f(v))
     }
@@ -109,7 +125,7 @@ impl<K, V> LockedTable<K, V> {
         K: Hash + Eq,
         S: BuildHasher,
     {
-        let mut table = self.write();
+        let mut table = self.write_for(hash);
         match table.entry(hash, |(k, _)| *k == key, rehash(hasher)) {
             Entry::Occupied(mut entry) => Some(mem::replace(&mut entry.get_mut().1, value)),
             Entry::Vacant(entry) => {
@@ -136,7 +152,7 @@ impl<K, V> LockedTable<K, V> {
         if let Some(found) = self.get_with(hash, &key, V::clone) {
             return (found, true);
         }
-        let mut table = self.write();
+        let mut table = self.write_for(hash);
         match table.entry(hash, |(k, _)| *k == key, rehash(hasher)) {
             Entry::Occupied(entry) => (entry.get().1.clone(), true),
             Entry::Vacant(entry) => {
@@ -168,7 +184,7 @@ impl<K, V> LockedTable<K, V> {
         Q: Eq + ?Sized,
         S: BuildHasher,
     {
-        let mut table = self.write();
+        let mut table = self.write_for(hash);
         let entry = table.find_entry(hash, matches(key))?;
         if !condition(&entry.get().1) {
             return None;
@@ -190,7 +206,7 @@ impl<K, V> LockedTable<K, V> {
         Q: Eq + ?Sized,
         V: PartialEq,
     {
-        let mut table = self.write();
+        let mut table = self.write_for(hash);
         match table.find_mut(hash, matches(key)) {
             Some((_, value)) if *value == *current => {
                 *value = new;
@@ -205,7 +221,7 @@ impl<K, V> LockedTable<K, V> {
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        let mut table = self.write();
+        let mut table = self.write_for(hash);
         match table.find_mut(hash, matches(key)) {
             Some((_, value)) => {
                 *value = f(value);
@@ -226,7 +242,7 @@ impl<K, V> LockedTable<K, V> {
         K: Hash + Eq,
         S: BuildHasher,
     {
-        let mut table = self.write();
+        let mut table = self.write_for(hash);
         let previous = match table.entry(hash, |(k, _)| *k == key, rehash(hasher)) {
             Entry::Occupied(mut entry) => match f(Some(&entry.get().1)) {
                 Action::Keep => None,
@@ -268,7 +284,7 @@ impl<K, V> LockedTable<K, V> {
     /// Empties the table and gives its memory back. The entries are dropped
     /// after the lock is released.
     pub(crate) fn clear(&self) {
-        let old = mem::take(&mut *self.write());
+        let old = self.write().take();
         drop(old);
     }
 
@@ -294,6 +310,7 @@ impl<K: Clone, V: Clone> Clone for LockedTable<K, V> {
         let table = self.table.read().clone();
         Self {
             len: AtomicUsize::new(table.len()),
+            hint: BucketHint::default(),
             table: RwLock::new(table),
         }
     }
