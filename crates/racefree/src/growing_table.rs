@@ -41,6 +41,9 @@ pub(crate) struct GrowingTable<T> {
     /// address taken from it (see [`bucket_layout`](Self::bucket_layout))
     /// can tell when it went stale.
     generation: usize,
+    /// The capacity the table was made with: removals never shrink it
+    /// below that by themselves (see [`reserved`](Self::reserved)).
+    reserved: usize,
 }
 
 impl<T> Default for GrowingTable<T> {
@@ -51,12 +54,24 @@ impl<T> Default for GrowingTable<T> {
 
 impl<T> GrowingTable<T> {
     pub(crate) fn with_capacity(capacity: usize) -> Self {
+        let current = HashTable::with_capacity(capacity);
         Self {
-            current: HashTable::with_capacity(capacity),
+            reserved: current.capacity(),
+            current,
             old: HashTable::new(),
             next_bucket: 0,
             generation: 0,
         }
+    }
+
+    /// The capacity the table was made with, which a shrink after removals
+    /// keeps: a caller who reserved room for a million entries and removes
+    /// some early on, while the table is still sparse, still has that room
+    /// (std's maps never shrink by themselves at all). Kept through
+    /// [`take`](Self::take); an explicit [`shrink_to`](Self::shrink_to)
+    /// may go below it.
+    pub(crate) fn reserved(&self) -> usize {
+        self.reserved
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -209,9 +224,10 @@ impl<T> GrowingTable<T> {
 
     /// Takes every entry out, leaving an empty table with no allocation.
     pub(crate) fn take(&mut self) -> Self {
-        let generation = self.generation + 1;
+        let (generation, reserved) = (self.generation + 1, self.reserved);
         let taken = mem::take(self);
         self.generation = generation;
+        self.reserved = reserved;
         taken
     }
 

@@ -76,8 +76,9 @@ macro_rules! impl_lock_based_map {
             }
 
             /// Gives back memory the map no longer needs. Removals already
-            /// shrink a table once it is less than an eighth full; this
-            /// shrinks every table as far as its entries allow.
+            /// shrink a table once it is less than an eighth full, down to
+            /// the capacity the map was made with; this shrinks every table
+            /// as far as its entries allow.
             ///
             /// ```
             #[doc = concat!("use racefree::{ConcurrentMap, ", stringify!($map), "};")]

@@ -39,8 +39,10 @@ use crate::locked_table::LockedTable;
 /// # Memory
 ///
 /// Removed, replaced and cleared entries are dropped before the call
-/// returns. The table shrinks by itself once it is less than an eighth full
-/// and [`clear`](crate::ConcurrentMap::clear) frees it;
+/// returns. The table shrinks by itself once it is less than an eighth
+/// full, but not below the capacity the map was made with
+/// ([`with_capacity`](Self::with_capacity)), and
+/// [`clear`](crate::ConcurrentMap::clear) frees it;
 /// [`shrink_to_fit`](Self::shrink_to_fit) shrinks it as far as possible.
 ///
 /// A full table grows without stopping the insert that fills it: a table

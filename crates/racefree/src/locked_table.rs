@@ -23,6 +23,8 @@ use hashbrown::hash_table::Entry;
 /// A table shrinks when it is less than one eighth full, to twice its
 /// length. Growth doubles, so a table must lose three quarters of its
 /// entries between two shrinks: the cost stays amortised O(1) per removal.
+/// Never below the capacity the table was made with
+/// ([`GrowingTable::reserved`]).
 const SHRINK_BELOW: usize = 8;
 /// Tables this small are never shrunk; it is not worth the rehash.
 const MIN_SHRINK_CAPACITY: usize = 64;
@@ -321,11 +323,13 @@ impl<K: Clone, V: Clone> Clone for LockedTable<K, V> {
 fn shrink_if_sparse<K: Hash, V, S: BuildHasher>(table: &mut GrowingTable<(K, V)>, hasher: &S) {
     table.keep_growing(rehash(hasher));
     let capacity = table.capacity();
-    // Not while growing: the shrink would finish the move at once.
+    // Not while growing: the shrink would finish the move at once. Never
+    // below the capacity the table was made with.
     if !table.is_growing()
         && capacity >= MIN_SHRINK_CAPACITY
+        && capacity > table.reserved()
         && table.len() < capacity / SHRINK_BELOW
     {
-        table.shrink_to(table.len() * 2, rehash(hasher));
+        table.shrink_to((table.len() * 2).max(table.reserved()), rehash(hasher));
     }
 }

@@ -80,7 +80,7 @@ use crate::{Action, ConcurrentMap, DefaultHashBuilder};
 ///
 /// Removed, replaced and cleared entries are dropped on the owner thread
 /// before the call returns. The table shrinks by itself once it is less
-/// than an eighth full.
+/// than an eighth full, but not below the capacity the map was made with.
 ///
 /// # Examples
 ///
@@ -132,16 +132,20 @@ enum Request<T> {
 struct Table<K, V, S> {
     map: HashMap<K, V, S>,
     len: Arc<CachePadded<AtomicUsize>>,
+    /// The capacity the map was made with, below which removals do not
+    /// shrink it.
+    reserved: usize,
 }
 
 impl<K: Hash + Eq, V, S: BuildHasher> Table<K, V, S> {
     /// After each call: shrink a mostly empty table (amortised O(1): it
-    /// halves at most once per eighth of its size removed) and publish the
-    /// length before the caller is told.
+    /// halves at most once per eighth of its size removed), but not below
+    /// the capacity it was made with, and publish the length before the
+    /// caller is told.
     fn settle(&mut self) {
         let (len, capacity) = (self.map.len(), self.map.capacity());
-        if capacity > 64 && len * 8 < capacity {
-            self.map.shrink_to(len * 2);
+        if capacity > 64 && capacity > self.reserved && len * 8 < capacity {
+            self.map.shrink_to((len * 2).max(self.reserved));
         }
         self.len.store(len, Release);
     }
@@ -260,8 +264,10 @@ where
     pub fn with_capacity_and_hasher(capacity: usize, hasher: S) -> Self {
         let (requests, inbox) = channel();
         let len = Arc::new(CachePadded::new(AtomicUsize::new(0)));
+        let map = HashMap::with_capacity_and_hasher(capacity, hasher);
         let table = Table {
-            map: HashMap::with_capacity_and_hasher(capacity, hasher),
+            reserved: map.capacity(),
+            map,
             len: Arc::clone(&len),
         };
         let owner = spawn_owner(move || serve(table, inbox));

@@ -73,7 +73,9 @@ use crate::locked_table::LockedTable;
 ///
 /// Removed, replaced and cleared entries are dropped before the call
 /// returns. Each shard shrinks by itself once it is less than an eighth
-/// full, [`clear`](crate::ConcurrentMap::clear) frees all shards, and
+/// full, but not below its share of the capacity the map was made with
+/// ([`with_capacity`](Self::with_capacity)),
+/// [`clear`](crate::ConcurrentMap::clear) frees all shards, and
 /// [`shrink_to_fit`](Self::shrink_to_fit) shrinks them as far as possible.
 ///
 /// A full shard grows without stopping the insert that fills it: a table

@@ -7,7 +7,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use common::{expect_panic, watchdog};
-use racefree::{ConcurrentMap, LockedMap, ShardedMap};
+use racefree::{ConcurrentMap, LockedMap, OwnedMap, ShardedMap};
 
 /// Runs a test body once with each lock-based map type.
 macro_rules! each_lock_based_map {
@@ -55,6 +55,54 @@ fn memory_is_returned_after_mass_removal() {
     }
     check(&LockedMap::new(), LockedMap::capacity, "LockedMap");
     check(&ShardedMap::new(), ShardedMap::capacity, "ShardedMap");
+}
+
+/// Removals shrink a sparse table, but not below the capacity the map was
+/// made with: a map that reserved room and removes a few keys while it is
+/// still nearly empty keeps that room (it used to drop to a few buckets and
+/// grow again step by step). A shrink would at least halve it; tombstones
+/// left by removals take a little of it.
+#[test]
+fn removals_keep_the_capacity_a_map_was_made_with() {
+    fn check<M: ConcurrentMap<u64, u64>>(map: &M, capacity: impl Fn(&M) -> usize, name: &str) {
+        let reserved = capacity(map);
+        assert!(reserved >= 100_000);
+        let kept = |map: &M, when: &str| {
+            assert!(
+                capacity(map) > reserved / 2,
+                "{name}: capacity {} {when}, made with {reserved}",
+                capacity(map)
+            );
+        };
+        for i in 0..300_000 {
+            map.insert(i, i);
+            if i % 10 == 0 {
+                map.remove(&(i / 2));
+            }
+            kept(map, &format!("after {i} inserts"));
+        }
+        for i in 0..300_000 {
+            map.remove(&i);
+        }
+        assert!(map.is_empty());
+        kept(map, "once emptied");
+    }
+    check(
+        &LockedMap::with_capacity(100_000),
+        LockedMap::capacity,
+        "LockedMap",
+    );
+    check(
+        &ShardedMap::with_capacity(100_000),
+        ShardedMap::capacity,
+        "ShardedMap",
+    );
+    // OwnedMap's table is a plain HashMap, with the same rule.
+    check(
+        &OwnedMap::with_capacity(100_000),
+        OwnedMap::capacity,
+        "OwnedMap",
+    );
 }
 
 #[test]
