@@ -2,56 +2,72 @@
 //! start loading its key's before it takes the lock.
 
 use std::mem;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 
-use crate::growing_table::GrowingTable;
+use crate::growing_table::{GrowingTable, Shape};
 use crate::util::prefetch::prefetch;
 
-/// A copy of [`GrowingTable::bucket_layout`] that calls read without the
-/// lock, to start loading their key's control bytes and bucket while they
-/// take it: the lock's atomic read-modify-write would otherwise wait for
-/// nothing, and the lookup's cache misses would follow it one after the
-/// other. Written under the table's write lock when the table has moved. `Relaxed`:
-/// the addresses are only prefetched, never dereferenced, so a stale or
-/// mismatched pair costs a wasted hint and nothing else.
+/// Tables with fewer buckets get no hint: they stay in the cache anyway,
+/// and one this small can start and finish growing within one call,
+/// where [`Shape`] would not see it move.
+const MIN_BUCKETS: usize = 256;
+
+/// The address of a table's control bytes and its bucket count, which
+/// calls read without the lock, to start loading their key's control bytes
+/// and bucket while they take it. Without it a lookup's two cache misses
+/// follow the lock's atomic read-modify-write and each other; with it they
+/// overlap both. Measured on 2 cores with a 2^21-entry map, one thread:
+/// lookups and inserts 20 to 30 % faster.
 ///
-/// std's atomics, not the model checkers': no thread waits on them and
-/// nothing is published through them, so there is nothing to check.
+/// One word, so that the lock, the table's header, its length and this
+/// fit in one cache line: the address in the low 56 bits (user-space
+/// addresses on 64-bit systems fit in 56), log2 of the bucket count in
+/// the top 8, 0 while unknown. Written under the table's write lock when
+/// the table has moved. `Relaxed`, and std's atomic rather than the model
+/// checkers': the addresses are only prefetched, never dereferenced, so a
+/// stale hint costs a wasted load and nothing is published through it.
 #[derive(Default)]
-pub(crate) struct BucketHint {
-    /// The address of the control bytes; 0 while unknown.
-    ctrl: AtomicUsize,
-    /// The bucket mask that goes with `ctrl`.
-    mask: AtomicUsize,
-    /// The table's generation when `ctrl` was taken; read and written only
-    /// under the write lock.
-    generation: AtomicUsize,
-}
+pub(crate) struct BucketHint(AtomicU64);
+
+/// The address bits of the hint word.
+const ADDRESS: u64 = (1 << 56) - 1;
 
 impl BucketHint {
     /// Prefetches the control bytes and the first bucket that `hash`'s
     /// lookup will read, for entries of type `T`.
     #[inline]
     pub(crate) fn prefetch<T>(&self, hash: u64) {
-        let ctrl = self.ctrl.load(Relaxed);
-        if ctrl == 0 {
+        let word = self.0.load(Relaxed);
+        if word == 0 {
             return;
         }
-        let home = (hash as usize) & self.mask.load(Relaxed);
+        let ctrl = (word & ADDRESS) as usize;
+        let home = (hash & ((1 << (word >> 56)) - 1)) as usize;
         prefetch(ctrl.wrapping_add(home));
         prefetch(ctrl.wrapping_sub((home + 1).wrapping_mul(mem::size_of::<T>())));
     }
 
-    /// Takes the table's new address if it moved. Call under the write lock.
-    pub(crate) fn refresh<T>(&self, table: &GrowingTable<T>) {
-        if self.generation.load(Relaxed) == table.generation() && self.ctrl.load(Relaxed) != 0 {
+    /// Takes the table's new address if it moved since it had `before`'s
+    /// shape, or if it had none yet. Call under the write lock.
+    #[inline]
+    pub(crate) fn refresh<T>(&self, table: &GrowingTable<T>, before: Shape) {
+        let shape = table.shape();
+        if shape == before && (self.0.load(Relaxed) != 0 || shape.buckets < MIN_BUCKETS) {
             return;
         }
-        let (ctrl, mask) = table.bucket_layout().unwrap_or((0, 0));
-        self.mask.store(mask, Relaxed);
-        self.ctrl.store(ctrl, Relaxed);
-        self.generation.store(table.generation(), Relaxed);
+        self.0.store(Self::word(table), Relaxed);
+    }
+
+    /// The hint word for `table`.
+    #[cold]
+    fn word<T>(table: &GrowingTable<T>) -> u64 {
+        match table.bucket_layout() {
+            Some((ctrl, mask)) if mask + 1 >= MIN_BUCKETS && (ctrl as u64) & !ADDRESS == 0 => {
+                (u64::from((mask + 1).trailing_zeros()) << 56) | ctrl as u64
+            }
+            _ => 0,
+        }
     }
 }
 
@@ -67,40 +83,72 @@ mod tests {
 
     /// What the hint holds, as `bucket_layout` gives it.
     fn held(hint: &BucketHint) -> Option<(usize, usize)> {
-        let ctrl = hint.ctrl.load(Relaxed);
-        (ctrl != 0).then(|| (ctrl, hint.mask.load(Relaxed)))
+        let word = hint.0.load(Relaxed);
+        (word != 0).then(|| ((word & ADDRESS) as usize, (1 << (word >> 56)) - 1))
     }
 
     /// Refreshed after every write, as the write lock does, the hint always
-    /// matches the table: `refresh` skips the work only when the table has
-    /// not moved, and this fails if it moved without saying so.
+    /// matches the table: `refresh` skips the work when the table's shape
+    /// is unchanged, and this fails if the table moved without its shape
+    /// saying so.
     #[test]
-    fn follows_the_table_through_growth_removal_shrink_and_take() {
+    fn follows_the_table_through_growth_removal_shrink_and_clear() {
         let hint = BucketHint::default();
         let mut table = GrowingTable::with_capacity(0);
-        let check = |table: &GrowingTable<u64>| {
-            hint.refresh(table);
-            assert_eq!(held(&hint), table.bucket_layout());
+        let write = |table: &mut GrowingTable<u64>, change: &dyn Fn(&mut GrowingTable<u64>)| {
+            let before = table.shape();
+            change(table);
+            hint.refresh(table, before);
+            let expected = table
+                .bucket_layout()
+                .filter(|(_, mask)| mask + 1 >= MIN_BUCKETS);
+            assert_eq!(
+                held(&hint),
+                expected,
+                "after a write to {:?}",
+                table.shape()
+            );
         };
-        check(&table);
         for key in 0..20_000u64 {
-            if let Entry::Vacant(entry) = table.entry(hash(&key), |k| *k == key, hash) {
-                entry.insert(key);
-            }
-            check(&table);
+            write(&mut table, &|table| {
+                if let Entry::Vacant(entry) = table.entry(hash(&key), |k| *k == key, hash) {
+                    entry.insert(key);
+                }
+            });
         }
-        for key in 0..19_000u64 {
-            table
-                .find_entry(hash(&key), |k| *k == key)
-                .unwrap()
-                .remove();
-            table.keep_growing(hash);
-            check(&table);
+        assert!(held(&hint).is_some());
+        // Churn at a steady size: the table keeps its address, so the
+        // hint must too.
+        let grown = table.shape().buckets;
+        for key in 20_000..200_000u64 {
+            write(&mut table, &|table| {
+                if let Entry::Vacant(entry) = table.entry(hash(&key), |k| *k == key, hash) {
+                    entry.insert(key);
+                }
+            });
+            let old = key - 20_000;
+            write(&mut table, &|table| {
+                table
+                    .find_entry(hash(&old), |k| *k == old)
+                    .unwrap()
+                    .remove();
+                table.keep_growing(hash);
+            });
         }
-        table.shrink_to(0, hash);
-        check(&table);
-        table.take();
-        check(&table);
+        assert_eq!(table.shape().buckets, grown, "the churn resized the table");
+        for key in 180_000..199_990u64 {
+            write(&mut table, &|table| {
+                table
+                    .find_entry(hash(&key), |k| *k == key)
+                    .unwrap()
+                    .remove();
+                table.keep_growing(hash);
+                if table.len() < table.capacity() / 8 {
+                    table.shrink_to(table.len() * 2, hash);
+                }
+            });
+        }
+        write(&mut table, &|table| *table = GrowingTable::default());
         assert_eq!(held(&hint), None);
     }
 }

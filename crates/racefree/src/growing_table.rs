@@ -32,18 +32,31 @@ const BUCKETS_PER_INSERT: usize = 128;
 pub(crate) struct GrowingTable<T> {
     /// Where new entries go.
     current: HashTable<T>,
-    /// The table being emptied into `current`: empty (and unallocated)
-    /// unless the table is growing.
+    /// The table being emptied into `current`, while the table grows.
+    /// Boxed: a table that is not growing, nearly always, is then 40
+    /// bytes, and [`LockedTable`](crate::locked_table::LockedTable) keeps
+    /// it in one cache line with its lock and length, so that a call from
+    /// another core moves one line rather than two.
+    growth: Option<Box<Growth<T>>>,
+}
+
+/// A table being emptied into a new one.
+#[derive(Clone)]
+struct Growth<T> {
+    /// Invariant: not empty (the growth ends when it is).
     old: HashTable<T>,
     /// The first bucket of `old` not yet moved.
     next_bucket: usize,
-    /// Counts the times `current` may have been reallocated, so that an
-    /// address taken from it (see [`bucket_layout`](Self::bucket_layout))
-    /// can tell when it went stale.
-    generation: usize,
-    /// The capacity the table was made with: removals never shrink it
-    /// below that by themselves (see [`reserved`](Self::reserved)).
-    reserved: usize,
+}
+
+/// What changes when a table moves in memory: its bucket count, or whether
+/// it is growing (a growth may keep the bucket count, and a table smaller
+/// than [`BUCKETS_PER_INSERT`] can start and finish growing in one call).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Shape {
+    /// The bucket count of `current`.
+    pub(crate) buckets: usize,
+    pub(crate) growing: bool,
 }
 
 impl<T> Default for GrowingTable<T> {
@@ -54,28 +67,14 @@ impl<T> Default for GrowingTable<T> {
 
 impl<T> GrowingTable<T> {
     pub(crate) fn with_capacity(capacity: usize) -> Self {
-        let current = HashTable::with_capacity(capacity);
         Self {
-            reserved: current.capacity(),
-            current,
-            old: HashTable::new(),
-            next_bucket: 0,
-            generation: 0,
+            current: HashTable::with_capacity(capacity),
+            growth: None,
         }
     }
 
-    /// The capacity the table was made with, which a shrink after removals
-    /// keeps: a caller who reserved room for a million entries and removes
-    /// some early on, while the table is still sparse, still has that room
-    /// (std's maps never shrink by themselves at all). Kept through
-    /// [`take`](Self::take); an explicit [`shrink_to`](Self::shrink_to)
-    /// may go below it.
-    pub(crate) fn reserved(&self) -> usize {
-        self.reserved
-    }
-
     pub(crate) fn len(&self) -> usize {
-        self.current.len() + self.old.len()
+        self.current.len() + self.growth.as_ref().map_or(0, |g| g.old.len())
     }
 
     /// How many entries fit before the table allocates again.
@@ -85,20 +84,27 @@ impl<T> GrowingTable<T> {
 
     /// Whether entries are still being moved out of an old table.
     pub(crate) fn is_growing(&self) -> bool {
-        !self.old.is_empty()
+        self.growth.is_some()
+    }
+
+    pub(crate) fn shape(&self) -> Shape {
+        Shape {
+            buckets: self.current.num_buckets(),
+            growing: self.is_growing(),
+        }
     }
 
     pub(crate) fn find(&self, hash: u64, mut eq: impl FnMut(&T) -> bool) -> Option<&T> {
-        match self.current.find(hash, &mut eq) {
-            Some(found) => Some(found),
-            None if self.is_growing() => self.old.find(hash, eq),
-            None => None,
+        match (self.current.find(hash, &mut eq), &self.growth) {
+            (Some(found), _) => Some(found),
+            (None, Some(growth)) => growth.old.find(hash, eq),
+            (None, None) => None,
         }
     }
 
     pub(crate) fn find_mut(&mut self, hash: u64, mut eq: impl FnMut(&T) -> bool) -> Option<&mut T> {
-        if self.is_growing()
-            && let Some(found) = self.old.find_mut(hash, &mut eq)
+        if let Some(growth) = &mut self.growth
+            && let Some(found) = growth.old.find_mut(hash, &mut eq)
         {
             return Some(found);
         }
@@ -111,8 +117,8 @@ impl<T> GrowingTable<T> {
         hash: u64,
         mut eq: impl FnMut(&T) -> bool,
     ) -> Option<OccupiedEntry<'_, T>> {
-        if self.is_growing()
-            && let Ok(found) = self.old.find_entry(hash, &mut eq)
+        if let Some(growth) = &mut self.growth
+            && let Ok(found) = growth.old.find_entry(hash, &mut eq)
         {
             return Some(found);
         }
@@ -129,8 +135,8 @@ impl<T> GrowingTable<T> {
         hasher: impl Fn(&T) -> u64,
     ) -> Entry<'_, T> {
         self.make_room(&hasher);
-        if self.is_growing()
-            && let Ok(found) = self.old.find_entry(hash, &mut eq)
+        if let Some(growth) = &mut self.growth
+            && let Ok(found) = growth.old.find_entry(hash, &mut eq)
         {
             return Entry::Occupied(found);
         }
@@ -141,8 +147,8 @@ impl<T> GrowingTable<T> {
     /// than inserts, so that a table that stops receiving new keys still
     /// finishes growing (and frees the old table).
     pub(crate) fn keep_growing(&mut self, hasher: impl Fn(&T) -> u64) {
-        if self.is_growing() {
-            self.move_buckets(self.step(), &hasher);
+        if let Some(step) = self.step() {
+            self.move_buckets(step, &hasher);
         }
     }
 
@@ -162,56 +168,70 @@ impl<T> GrowingTable<T> {
         let len = self.current.len();
         let moves = self.current.num_buckets().div_ceil(BUCKETS_PER_INSERT);
         let room = (2 * len).max(len + moves + 1).max(4);
-        self.old = mem::replace(&mut self.current, HashTable::with_capacity(room));
-        self.generation += 1;
-        self.next_bucket = 0;
-        self.move_buckets(self.step(), hasher);
+        let old = mem::replace(&mut self.current, HashTable::with_capacity(room));
+        if !old.is_empty() {
+            self.growth = Some(Box::new(Growth {
+                old,
+                next_bucket: 0,
+            }));
+            self.keep_growing(hasher);
+        }
     }
 
-    /// How many old buckets this insert moves: `BUCKETS_PER_INSERT`, or more
-    /// if the new table's spare room (beyond the entries still to come from
-    /// the old one) would run out first. Moves leave that spare room as it
-    /// is and only inserts of new keys use it, so the old table is always
-    /// empty before the new one fills.
-    fn step(&self) -> usize {
-        let remaining = self.old.num_buckets() - self.next_bucket;
-        let spare = (self.current.capacity() - self.current.len()).saturating_sub(self.old.len());
-        remaining.div_ceil(spare.max(1)).max(BUCKETS_PER_INSERT)
+    /// How many old buckets this insert moves, if the table is growing:
+    /// `BUCKETS_PER_INSERT`, or more if the new table's spare room (beyond
+    /// the entries still to come from the old one) would run out first.
+    /// Moves leave that spare room as it is and only inserts of new keys
+    /// use it, so the old table is always empty before the new one fills.
+    fn step(&self) -> Option<usize> {
+        let growth = self.growth.as_ref()?;
+        let remaining = growth.old.num_buckets() - growth.next_bucket;
+        let spare = (self.current.capacity() - self.current.len()).saturating_sub(growth.old.len());
+        Some(remaining.div_ceil(spare.max(1)).max(BUCKETS_PER_INSERT))
     }
 
-    /// Moves the entries of up to `count` buckets of `old` into `current`,
-    /// and frees `old` once it is empty.
+    /// Moves the entries of up to `count` buckets of the old table into
+    /// `current`, and frees the old table once it is empty.
     fn move_buckets(&mut self, count: usize, hasher: &impl Fn(&T) -> u64) {
-        let end = self
+        let Some(growth) = &mut self.growth else {
+            return;
+        };
+        let end = growth
             .old
             .num_buckets()
-            .min(self.next_bucket.saturating_add(count));
-        while self.next_bucket < end {
+            .min(growth.next_bucket.saturating_add(count));
+        while growth.next_bucket < end {
+            let bucket = growth.next_bucket;
             // Hashed before it leaves the old table: a key whose `Hash`
             // panics stays where it is instead of being lost.
-            if let Some(hash) = self.old.get_bucket(self.next_bucket).map(hasher) {
-                let (item, _) = match self.old.get_bucket_entry(self.next_bucket) {
+            if let Some(hash) = growth.old.get_bucket(bucket).map(hasher) {
+                let (item, _) = match growth.old.get_bucket_entry(bucket) {
                     Ok(entry) => entry.remove(),
                     Err(_) => unreachable!("the bucket was just read"),
                 };
                 // `current` has room (see `step`), so this never rehashes.
                 self.current.insert_unique(hash, item, hasher);
             }
-            self.next_bucket += 1;
+            growth.next_bucket += 1;
         }
-        if self.old.is_empty() && self.old.num_buckets() > 1 {
-            self.old = HashTable::new();
-            self.next_bucket = 0;
+        if growth.old.is_empty() {
+            self.growth = None;
         }
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
-        self.current.iter().chain(self.old.iter())
+        let old = self.growth.iter().flat_map(|growth| growth.old.iter());
+        self.current.iter().chain(old)
     }
 
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&mut T) -> bool) {
         self.current.retain(&mut keep);
-        self.old.retain(keep);
+        if let Some(growth) = &mut self.growth {
+            growth.old.retain(keep);
+            if growth.old.is_empty() {
+                self.growth = None;
+            }
+        }
     }
 
     /// Shrinks to hold `min_capacity` entries (finishing a move first, as
@@ -219,21 +239,6 @@ impl<T> GrowingTable<T> {
     pub(crate) fn shrink_to(&mut self, min_capacity: usize, hasher: impl Fn(&T) -> u64) {
         self.move_buckets(usize::MAX, &hasher);
         self.current.shrink_to(min_capacity, hasher);
-        self.generation += 1;
-    }
-
-    /// Takes every entry out, leaving an empty table with no allocation.
-    pub(crate) fn take(&mut self) -> Self {
-        let (generation, reserved) = (self.generation + 1, self.reserved);
-        let taken = mem::take(self);
-        self.generation = generation;
-        self.reserved = reserved;
-        taken
-    }
-
-    /// Changes whenever `current` may have moved in memory.
-    pub(crate) fn generation(&self) -> usize {
-        self.generation
     }
 
     /// Where `current`'s buckets are, in hashbrown's layout: the address of
@@ -328,7 +333,7 @@ mod tests {
     fn a_panicking_hash_loses_nothing() {
         let mut table = GrowingTable::with_capacity(0);
         let mut key = 0;
-        while !table.is_growing() || table.old.len() < 1000 {
+        while table.growth.as_ref().is_none_or(|g| g.old.len() < 1000) {
             insert(&mut table, key, key);
             key += 1;
         }
@@ -360,43 +365,6 @@ mod tests {
             let bucket = table.current.get_bucket(index).unwrap();
             assert_eq!(std::ptr::from_ref(bucket).addr(), ctrl - (index + 1) * size);
         }
-    }
-
-    /// Every way `current` can move bumps the generation; the hint's
-    /// tests check that nothing else moves it.
-    #[test]
-    fn generation_changes_when_the_table_moves() {
-        let mut table = GrowingTable::with_capacity(0);
-        let mut generation = table.generation();
-        let mut key = 0;
-        while !table.is_growing() {
-            insert(&mut table, key, key);
-            key += 1;
-        }
-        assert!(table.generation() > generation, "growth");
-        generation = table.generation();
-        table.shrink_to(0, rehash);
-        assert!(table.generation() > generation, "shrink");
-        generation = table.generation();
-        assert_eq!(table.take().len(), key as usize);
-        assert!(table.generation() > generation, "take");
-        assert_eq!(table.len(), 0);
-    }
-
-    #[test]
-    fn frees_the_old_table_once_it_is_empty() {
-        let mut table = GrowingTable::with_capacity(0);
-        for key in 0..1000 {
-            insert(&mut table, key, key);
-        }
-        while table.is_growing() {
-            insert(&mut table, 0, 0);
-        }
-        assert_eq!(
-            table.old.num_buckets(),
-            1,
-            "the old table is still allocated"
-        );
     }
 
     #[derive(Clone, Debug)]
