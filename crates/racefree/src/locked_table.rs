@@ -43,6 +43,7 @@ pub(crate) struct LockedTable<K, V> {
     /// (also on unwind), so it equals the table's length whenever the lock
     /// is free. `Relaxed`: it is an estimate that publishes no other memory.
     len: AtomicUsize,
+    /// The prefetch hint and the reserved capacity, on the next line.
     read_mostly: ReadMostly,
 }
 
