@@ -220,8 +220,10 @@ impl<T> GrowingTable<T> {
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
-        let old = self.growth.iter().flat_map(|growth| growth.old.iter());
-        self.current.iter().chain(old)
+        // Two plain iterators: with a `flat_map` over the growth, copying
+        // a table for `for_each` ran at half the speed (Go's Range case).
+        let old = self.growth.as_ref().map(|growth| growth.old.iter());
+        self.current.iter().chain(old.unwrap_or_default())
     }
 
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&mut T) -> bool) {
