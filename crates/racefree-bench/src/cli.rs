@@ -151,7 +151,7 @@ pub struct RunArgs {
     /// The sizes for published figures: capacity 2^22 (WORKLOADS.md asks
     /// for 2^21 to 2^23 on a 2-core machine) and 7 runs. Took 28 minutes
     /// on a 2-core machine with six maps (more now that there are eight);
-    /// the default run takes about 2.5 minutes.
+    /// the default run takes about 3 minutes.
     #[arg(long)]
     pub full: bool,
 
