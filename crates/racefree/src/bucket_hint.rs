@@ -87,6 +87,21 @@ mod tests {
         key.wrapping_mul(0x9e37_79b9_7f4a_7c15)
     }
 
+    fn insert(table: &mut GrowingTable<u64>, key: u64) {
+        if let Entry::Vacant(entry) = table.entry(hash(&key), |k| *k == key, hash) {
+            entry.insert(key);
+        }
+    }
+
+    /// Removes `key`, then moves on a growth as the locked table does.
+    fn remove(table: &mut GrowingTable<u64>, key: u64) {
+        table
+            .find_entry(hash(&key), |k| *k == key)
+            .unwrap()
+            .remove();
+        table.keep_growing(hash);
+    }
+
     /// What the hint holds, as `bucket_layout` gives it.
     fn held(hint: &BucketHint) -> Option<(usize, usize)> {
         let word = hint.0.load(Relaxed);
@@ -116,39 +131,21 @@ mod tests {
             );
         };
         for key in 0..20_000u64 {
-            write(&mut table, &|table| {
-                if let Entry::Vacant(entry) = table.entry(hash(&key), |k| *k == key, hash) {
-                    entry.insert(key);
-                }
-            });
+            write(&mut table, &|table| insert(table, key));
         }
         assert!(held(&hint).is_some());
         // Churn at a steady size: the table keeps its address, so the
         // hint must too.
         let grown = table.shape().buckets;
         for key in 20_000..200_000u64 {
-            write(&mut table, &|table| {
-                if let Entry::Vacant(entry) = table.entry(hash(&key), |k| *k == key, hash) {
-                    entry.insert(key);
-                }
-            });
+            write(&mut table, &|table| insert(table, key));
             let old = key - 20_000;
-            write(&mut table, &|table| {
-                table
-                    .find_entry(hash(&old), |k| *k == old)
-                    .unwrap()
-                    .remove();
-                table.keep_growing(hash);
-            });
+            write(&mut table, &|table| remove(table, old));
         }
         assert_eq!(table.shape().buckets, grown, "the churn resized the table");
         for key in 180_000..199_990u64 {
             write(&mut table, &|table| {
-                table
-                    .find_entry(hash(&key), |k| *k == key)
-                    .unwrap()
-                    .remove();
-                table.keep_growing(hash);
+                remove(table, key);
                 if table.len() < table.capacity() / 8 {
                     table.shrink_to(table.len() * 2, hash);
                 }
