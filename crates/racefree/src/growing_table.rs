@@ -43,7 +43,8 @@ pub(crate) struct GrowingTable<T> {
 /// A table being emptied into a new one.
 #[derive(Clone)]
 struct Growth<T> {
-    /// Invariant: not empty (the growth ends when it is).
+    /// Not empty, except just after a removal emptied it: the move that
+    /// follows every removal ends the growth.
     old: HashTable<T>,
     /// The first bucket of `old` not yet moved.
     next_bucket: usize,
@@ -56,6 +57,7 @@ struct Growth<T> {
 pub(crate) struct Shape {
     /// The bucket count of `current`.
     pub(crate) buckets: usize,
+    /// Whether an old table is being emptied into it.
     pub(crate) growing: bool,
 }
 
@@ -87,6 +89,7 @@ impl<T> GrowingTable<T> {
         self.growth.is_some()
     }
 
+    /// The table's shape now, to tell later whether it moved.
     pub(crate) fn shape(&self) -> Shape {
         Shape {
             buckets: self.current.num_buckets(),
