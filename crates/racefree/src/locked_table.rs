@@ -17,17 +17,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use crate::Action;
 use crate::bucket_hint::BucketHint;
 use crate::growing_table::{GrowingTable, Shape};
+use crate::util::shrink::shrunk_capacity;
 use crate::util::sync::{AtomicUsize, RwLock, RwLockWriteGuard};
 use hashbrown::hash_table::Entry;
-
-/// A table shrinks when it is less than one eighth full, to twice its
-/// length. Growth doubles, so a table must lose three quarters of its
-/// entries between two shrinks: the cost stays amortised O(1) per removal.
-/// Never below the capacity the table was made with
-/// ([`ReadMostly::reserved`]).
-const SHRINK_BELOW: usize = 8;
-/// Tables this small are never shrunk; it is not worth the rehash.
-const MIN_SHRINK_CAPACITY: usize = 64;
 
 /// `repr(C)` to keep the fields in this order: the lock, the table's
 /// header and the length, which every call writes, share the first 64
@@ -57,10 +49,8 @@ struct ReadMostly {
     /// Where the table's buckets are, so that a call can prefetch its key's
     /// before it takes the lock. Written when the table moves.
     hint: BucketHint,
-    /// The capacity the table was made with: removals never shrink it
-    /// below that by themselves, as a caller who reserved room for a
-    /// million entries and removes a few while the table is still sparse
-    /// expects to keep it (std's maps never shrink by themselves at all).
+    /// The capacity the table was made with, below which removals never
+    /// shrink it ([`shrunk_capacity`]);
     /// [`shrink_to_fit`](LockedTable::shrink_to_fit) and
     /// [`clear`](LockedTable::clear) may go below it. Never changes.
     reserved: usize,
@@ -331,25 +321,19 @@ impl<K, V> LockedTable<K, V> {
     }
 
     /// After a write that may remove: moves on a growing table, and gives
-    /// memory back once a table is mostly empty (see [`SHRINK_BELOW`]),
-    /// down to the capacity it was made with.
+    /// memory back once a table is mostly empty ([`shrunk_capacity`]).
     fn shrink_if_sparse<S>(&self, table: &mut GrowingTable<(K, V)>, hasher: &S)
     where
         K: Hash,
         S: BuildHasher,
     {
         table.keep_growing(rehash(hasher));
-        let capacity = table.capacity();
         // Not while growing: the shrink would finish the move at once.
         if !table.is_growing()
-            && capacity >= MIN_SHRINK_CAPACITY
-            && table.len() < capacity / SHRINK_BELOW
-            && capacity > self.read_mostly.reserved
+            && let Some(capacity) =
+                shrunk_capacity(table.len(), table.capacity(), self.read_mostly.reserved)
         {
-            table.shrink_to(
-                (table.len() * 2).max(self.read_mostly.reserved),
-                rehash(hasher),
-            );
+            table.shrink_to(capacity, rehash(hasher));
         }
     }
 

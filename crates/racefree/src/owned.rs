@@ -16,6 +16,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::util::reentry;
 use crate::util::rendezvous::{Job, run_elsewhere};
+use crate::util::shrink::shrunk_capacity;
 use crate::util::sync::{AtomicUsize, Receiver, Sender, channel, thread};
 use crate::{Action, ConcurrentMap, DefaultHashBuilder};
 
@@ -138,14 +139,12 @@ struct Table<K, V, S> {
 }
 
 impl<K: Hash + Eq, V, S: BuildHasher> Table<K, V, S> {
-    /// After each call: shrink a mostly empty table (amortised O(1): it
-    /// halves at most once per eighth of its size removed), but not below
-    /// the capacity it was made with, and publish the length before the
-    /// caller is told.
+    /// After each call: shrink a mostly empty table ([`shrunk_capacity`])
+    /// and publish the length before the caller is told.
     fn settle(&mut self) {
-        let (len, capacity) = (self.map.len(), self.map.capacity());
-        if capacity > 64 && capacity > self.reserved && len * 8 < capacity {
-            self.map.shrink_to((len * 2).max(self.reserved));
+        let len = self.map.len();
+        if let Some(capacity) = shrunk_capacity(len, self.map.capacity(), self.reserved) {
+            self.map.shrink_to(capacity);
         }
         self.len.store(len, Release);
     }

@@ -4,4 +4,5 @@ pub(crate) mod prefetch;
 pub(crate) mod reclaim;
 pub(crate) mod reentry;
 pub(crate) mod rendezvous;
+pub(crate) mod shrink;
 pub(crate) mod sync;
