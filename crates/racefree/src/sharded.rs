@@ -51,7 +51,7 @@ use crate::locked_table::LockedTable;
 /// lock, table header and length in one cache line, so a call on a shard
 /// last used by another core moves one line. On WORKLOADS.md's trio at
 /// 2^21 this put the map at 1.3 times the best of dashmap, papaya and scc
-/// on read-heavy at 1, 2 and 8 threads, and at 0.9 to 1.4 times on
+/// on read-heavy at 1, 2 and 8 threads, and at 0.8 to 1.4 times on
 /// exchange and rapid-grow (BENCHMARKS.md). Where the whole map fits in
 /// the cache there is little to prefetch, and at 2^18 scc ran ahead of it
 /// on exchange and rapid-grow at 2 threads.
