@@ -176,7 +176,8 @@ impl<K, V> LockedTable<K, V> {
         if let Some(found) = self.get_with(hash, &key, V::clone) {
             return (found, true);
         }
-        let mut table = self.write_for(hash);
+        // `get_with` has just prefetched the key's lines.
+        let mut table = self.write();
         match table.entry(hash, |(k, _)| *k == key, rehash(hasher)) {
             Entry::Occupied(entry) => (entry.get().1.clone(), true),
             Entry::Vacant(entry) => {

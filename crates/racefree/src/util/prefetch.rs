@@ -6,7 +6,8 @@
 /// Starts loading the cache line at `addr` towards the first-level cache.
 /// A hint only: it never faults, whatever the address, and the program
 /// reads nothing through it, so a stale or wrong address costs a wasted
-/// load and nothing else. A no-op off x86_64, under Miri and under the model checkers.
+/// load and nothing else. A no-op off x86_64, under Miri and under the
+/// model checkers.
 #[inline(always)]
 pub(crate) fn prefetch(addr: usize) {
     #[cfg(all(
