@@ -199,6 +199,28 @@ fn read_mostly_growth_races_a_reader() {
     });
 }
 
+/// An overwrite racing an insert that grows the root slot holding its key:
+/// the overwrite starts without a guard (its key sits in a root) and, if
+/// it finds the slot grown once it holds the root's lock, starts over
+/// with one and descends. Neither write is lost.
+#[test]
+fn read_mostly_overwrite_races_growth_of_its_root_slot() {
+    let keys: [u32; 2] = same_root_slot(2).try_into().unwrap();
+    loom::model(move || {
+        let map = Arc::new(ReadMostlyMap::<u32, u8, Fixed>::with_hasher(
+            Fixed::default(),
+        ));
+        map.insert(keys[0], 0);
+        let m = Arc::clone(&map);
+        let grower = thread::spawn(move || m.insert(keys[1], 1));
+        thread::yield_now();
+        assert_eq!(map.insert(keys[0], 2), Some(0));
+        assert_eq!(grower.join().unwrap(), None);
+        assert_eq!((map.get(&keys[0]), map.get(&keys[1])), (Some(2), Some(1)));
+        assert_eq!(map.len(), 2);
+    });
+}
+
 /// Two removes that empty a grown node (the second prunes it) racing an
 /// insert into the same part of the trie: the insert must not land in the
 /// pruned node, where it would be lost.

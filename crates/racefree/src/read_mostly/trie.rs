@@ -27,7 +27,9 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 use crossbeam_utils::CachePadded;
 
+use crate::util::prefetch::prefetch;
 use crate::util::reclaim::{Collector, Guard};
+use crate::util::spare;
 use crate::util::sync::{AtomicPtr, AtomicUsize, Mutex, MutexGuard};
 
 /// Hash bits per level.
@@ -153,7 +155,7 @@ impl<K, V> Trie<K, V> {
     pub(crate) fn new() -> Self {
         Self {
             roots: Box::new(std::array::from_fn(|_| Inner::new(ptr::null(), BITS))),
-            collector: Collector::new(),
+            collector: Collector::new(size_of::<Entry<K, V>>()),
             len: CachePadded::new(AtomicUsize::new(0)),
         }
     }
@@ -207,14 +209,24 @@ impl<K, V> Trie<K, V> {
         K: Borrow<Q> + Clone,
         Q: Eq + ?Sized,
     {
-        let guard = self.collector.enter();
-        let (node, mut dead) = self.lock_holder(hash, &guard);
+        // A key held in a root node needs no guard: roots are never freed,
+        // and what a slot links to cannot be retired while its node's lock
+        // is held. Only a descent below the roots needs one, held to the end.
+        let mut descent = None;
+        let (node, mut dead) = match self.lock_holder(hash, None) {
+            Some(held) => held,
+            None => {
+                descent = Some(self.collector.enter());
+                self.lock_holder(hash, descent.as_ref())
+                    .expect("a guard may descend")
+            }
+        };
         let slot = node.slot(hash);
         let head = slot.load(Acquire);
         // Under the node's lock, which every writer of this slot holds, the
         // slot holds a chain or nothing (`lock_holder` checked).
-        let (previous, found_ptr) = find(head.cast::<Entry<K, V>>(), hash, key.get(), &guard);
-        // SAFETY: loaded under `guard`.
+        let (previous, found_ptr) = find(head.cast::<Entry<K, V>>(), hash, key.get(), &dead);
+        // SAFETY: linked from the slot, read under its node's lock.
         let found = unsafe { found_ptr.as_ref() };
         let (change, result) = decide(found.map(|e| &e.value));
         let mut retired = false;
@@ -226,12 +238,12 @@ impl<K, V> Trie<K, V> {
                     KeyArg::Owned(key) => key,
                     KeyArg::Borrowed(_) => old.key.clone(),
                 };
-                let new = Box::into_raw(Box::new(Entry {
+                let new = spare::boxed(Entry {
                     hash,
                     key,
                     value,
                     overflow: AtomicPtr::new(old.overflow.load(Relaxed)),
-                }));
+                });
                 link(slot, previous, new);
                 retired = true;
             }
@@ -239,12 +251,12 @@ impl<K, V> Trie<K, V> {
                 let KeyArg::Owned(key) = key else {
                     unreachable!("only calls that own their key insert one")
                 };
-                let entry = Box::into_raw(Box::new(Entry {
+                let entry = spare::boxed(Entry {
                     hash,
                     key,
                     value,
                     overflow: AtomicPtr::new(ptr::null_mut()),
-                }));
+                });
                 // SAFETY: `head` was read under the lock and is not an inner node.
                 unsafe { insert(node, slot, head, entry) };
                 self.len.fetch_add(1, Relaxed);
@@ -253,40 +265,58 @@ impl<K, V> Trie<K, V> {
                 link(slot, previous, old.overflow.load(Relaxed));
                 retired = true;
                 self.len.fetch_sub(1, Relaxed);
-                dead = prune(node, dead, &guard);
+                // Without a guard the node is a root, never pruned.
+                if let Some(guard) = &descent {
+                    dead = prune(node, dead, guard);
+                }
             }
         }
         drop(dead);
         if retired {
             // SAFETY: unlinked above under the lock, by this call only, so
-            // retired once; retiring after unlocking keeps the lock short.
-            unsafe { guard.retire(found_ptr) };
+            // retired once, and not used again; retiring after unlocking
+            // keeps the lock short.
+            unsafe {
+                match &descent {
+                    Some(guard) => guard.retire_spare(found_ptr),
+                    None => self.collector.retire_spare(found_ptr),
+                }
+            }
         }
         result
     }
 
-    /// The live node whose slot holds `hash`, locked. Slots only ever
-    /// change under their node's lock, so once it is held the slot is
-    /// stable; if it grew or the node died meanwhile, start over.
+    /// The live node whose slot holds `hash`, locked; `None` if that node
+    /// is below the roots and there is no guard for the descent. Slots
+    /// only ever change under their node's lock, so once it is held the
+    /// slot is stable; if it grew or the node died meanwhile, start over.
     fn lock_holder<'g>(
         &'g self,
         hash: u64,
-        guard: &'g Guard<'_>,
-    ) -> (&'g Inner<K, V>, MutexGuard<'g, bool>) {
+        guard: Option<&'g Guard<'_>>,
+    ) -> Option<(&'g Inner<K, V>, MutexGuard<'g, bool>)> {
         loop {
             let mut node = self.root(hash);
             loop {
-                let ptr = guard.protect(node.slot(hash), Acquire);
-                // SAFETY: loaded under `guard`.
-                match unsafe { decode::<K, V>(ptr, guard) } {
-                    Slot::Inner(inner) => node = inner,
-                    _ => break,
+                let slot = node.slot(hash);
+                let ptr = match guard {
+                    Some(guard) => guard.protect(slot, Acquire),
+                    None => slot.load(Acquire),
+                };
+                if ptr.addr() & INNER == 0 {
+                    // A chain or nothing: start loading the entry the lock
+                    // holder will compare (a hint; nothing is read).
+                    prefetch(ptr.addr());
+                    break;
                 }
+                guard?;
+                // SAFETY: an inner node, loaded under `guard`.
+                node = unsafe { &*ptr.map_addr(|a| a & !INNER).cast::<Inner<K, V>>() };
             }
             let dead = node.dead.lock();
             let grew = node.slot(hash).load(Acquire).addr() & INNER != 0;
             if !*dead && !grew {
-                return (node, dead);
+                return Some((node, dead));
             }
         }
     }
@@ -388,7 +418,7 @@ impl<K, V> Trie<K, V> {
             } else {
                 link(slot, previous, e.overflow.load(Relaxed));
                 // SAFETY: unlinked above, under the lock, so retired once.
-                unsafe { guard.retire(entry) };
+                unsafe { guard.retire_spare(entry) };
                 self.len.fetch_sub(1, Relaxed);
             }
             entry = next;
@@ -408,12 +438,32 @@ fn next<'g, K, V>(entry: &Entry<K, V>, guard: &'g Guard<'_>) -> Option<&'g Entry
 /// provenance needed to retire it.
 type Position<'g, K, V> = (Option<&'g Entry<K, V>>, *mut Entry<K, V>);
 
-/// `key`'s position in the chain from `head` (which may be null).
+/// What keeps a chain's entries alive while it is walked.
+trait Keeper {
+    fn load<T>(&self, link: &AtomicPtr<T>) -> *mut T;
+}
+
+impl Keeper for Guard<'_> {
+    fn load<T>(&self, link: &AtomicPtr<T>) -> *mut T {
+        self.protect(link, Acquire)
+    }
+}
+
+/// The lock of the node whose slot holds the chain: entries are unlinked,
+/// and only then retired, under it.
+impl Keeper for MutexGuard<'_, bool> {
+    fn load<T>(&self, link: &AtomicPtr<T>) -> *mut T {
+        link.load(Acquire)
+    }
+}
+
+/// `key`'s position in the chain from `head` (which may be null), loaded
+/// under `keeper`.
 fn find<'g, K, V, Q>(
     head: *mut Entry<K, V>,
     hash: u64,
     key: &Q,
-    guard: &'g Guard<'_>,
+    keeper: &'g impl Keeper,
 ) -> Position<'g, K, V>
 where
     K: Borrow<Q>,
@@ -421,13 +471,13 @@ where
 {
     let (mut previous, mut entry) = (None, head);
     while !entry.is_null() {
-        // SAFETY: loaded under `guard`; entries live as long as it.
+        // SAFETY: loaded under `keeper`; entries live as long as it.
         let e: &'g Entry<K, V> = unsafe { &*entry };
         if e.hash == hash && e.key.borrow() == key {
             return (previous, entry);
         }
         previous = Some(e);
-        entry = guard.protect(&e.overflow, Acquire);
+        entry = keeper.load(&e.overflow);
     }
     (previous, ptr::null_mut())
 }

@@ -5,4 +5,5 @@ pub(crate) mod reclaim;
 pub(crate) mod reentry;
 pub(crate) mod rendezvous;
 pub(crate) mod shrink;
+pub(crate) mod spare;
 pub(crate) mod sync;

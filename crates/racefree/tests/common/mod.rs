@@ -26,6 +26,10 @@ pub trait Family: 'static {
     /// for readers before they are dropped (0: dropped before the call
     /// returns).
     const DEFERRED_DROPS: usize = 0;
+    /// How many bytes, per writing thread, the map's docs say it may hold
+    /// beyond its live entries (removed entries waiting to be reclaimed,
+    /// and memory kept for reuse until the thread exits).
+    const RETAINED_BYTES: usize = 0;
     type Map<K, V, S>: ConcurrentMap<K, V> + Send + Sync
     where
         K: Hash + Eq + Send + Sync + Clone + 'static,
@@ -61,11 +65,19 @@ where
 
 /// Declares a [`Family`] for a map type with a `with_hasher` constructor.
 macro_rules! family {
-    ($family:ident, $map:ident $(, on_map_threads: $on:expr)? $(, deferred_drops: $deferred:expr)?) => {
+    (
+        $family:ident,
+        $map:ident
+        $(, on_map_threads: $on:expr)?
+        $(, deferred_drops: $deferred:expr, retained_bytes: $retained:expr)?
+    ) => {
         pub struct $family;
         impl Family for $family {
             const NAME: &'static str = stringify!($map);
-            $(const DEFERRED_DROPS: usize = $deferred;)?
+            $(
+                const DEFERRED_DROPS: usize = $deferred;
+                const RETAINED_BYTES: usize = $retained;
+            )?
             type Map<K, V, S>
                 = $map<K, V, S>
             where
@@ -96,8 +108,10 @@ macro_rules! family {
 
 family!(Locked, LockedMap);
 family!(Sharded, ShardedMap);
-// Removed entries wait in per-thread batches of 256 (its docs): two batches.
-family!(ReadMostly, ReadMostlyMap, deferred_drops: 512);
+// Its docs: removed entries wait in per-thread batches of at most 2048
+// (two batches may be pending), and each writing thread holds at most
+// about 200 KiB beyond the live entries.
+family!(ReadMostly, ReadMostlyMap, deferred_drops: 4096, retained_bytes: 200 * 1024);
 // The owner thread is the map's own.
 family!(Owned, OwnedMap, on_map_threads: |map: &OwnedMap<_, _, _>, f: fn()| map.with_map(|_| f()));
 
