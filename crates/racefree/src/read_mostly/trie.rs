@@ -329,8 +329,8 @@ impl<K, V> Trie<K, V> {
             f: &mut impl FnMut(&K, &V) -> ControlFlow<()>,
         ) -> ControlFlow<()> {
             // Load every slot, then visit the used ones by a bit mask: a
-            // branch per slot on whether it is empty is taken at random,
-            // and its mispredictions cost more than the walk's loads.
+            // branch per slot on whether it is empty goes at random, and
+            // was often mispredicted.
             let slots: [*mut (); FANOUT] =
                 std::array::from_fn(|i| guard.protect(&node.slots[i], Acquire));
             let mut used = slots
