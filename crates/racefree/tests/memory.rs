@@ -1,7 +1,8 @@
 //! Memory accounting with a counting global allocator, for every map: a
-//! map emptied and dropped gives back every byte; insert/remove churn
-//! (Go issue 40999) does not grow memory; a grow/shrink cycle gives memory
-//! back each time.
+//! map emptied and dropped holds no more than its docs let a thread keep,
+//! and every byte is back once the thread that used it exits;
+//! insert/remove churn (Go issue 40999) does not grow memory; a
+//! grow/shrink cycle gives memory back each time.
 //!
 //! Only allocations made by threads that opted in are counted: the test
 //! thread, and a map's own threads (`Family::on_map_threads`: OwnedMap's

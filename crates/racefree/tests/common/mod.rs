@@ -110,8 +110,8 @@ family!(Locked, LockedMap);
 family!(Sharded, ShardedMap);
 // Its docs: removed entries wait in per-thread batches of at most 2048
 // (two batches may be pending), and each writing thread holds at most
-// about 200 KiB beyond the live entries.
-family!(ReadMostly, ReadMostlyMap, deferred_drops: 4096, retained_bytes: 200 * 1024);
+// about 210 KiB beyond the live entries.
+family!(ReadMostly, ReadMostlyMap, deferred_drops: 4096, retained_bytes: 210 * 1024);
 // The owner thread is the map's own.
 family!(Owned, OwnedMap, on_map_threads: |map: &OwnedMap<_, _, _>, f: fn()| map.with_map(|_| f()));
 
