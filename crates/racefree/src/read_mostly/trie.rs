@@ -276,12 +276,7 @@ impl<K, V> Trie<K, V> {
             // SAFETY: unlinked above under the lock, by this call only, so
             // retired once, and not used again; retiring after unlocking
             // keeps the lock short.
-            unsafe {
-                match &descent {
-                    Some(guard) => guard.retire_spare(found_ptr),
-                    None => self.collector.retire_spare(found_ptr),
-                }
-            }
+            unsafe { self.collector.retire_spare(found_ptr) };
         }
         result
     }
@@ -427,8 +422,9 @@ impl<K, V> Trie<K, V> {
                 previous = Some(e);
             } else {
                 link(slot, previous, e.overflow.load(Relaxed));
-                // SAFETY: unlinked above, under the lock, so retired once.
-                unsafe { guard.retire_spare(entry) };
+                // SAFETY: unlinked above, under the lock, so retired once;
+                // `next` was loaded before, so it is not used again.
+                unsafe { self.collector.retire_spare(entry) };
                 self.len.fetch_sub(1, Relaxed);
             }
             entry = next;

@@ -66,15 +66,18 @@ mod imp {
             Guard(self.0.enter())
         }
 
-        /// [`Guard::retire_spare`] for a thread outside every guard: a
-        /// writer that reads only what a lock it holds keeps alive saves
-        /// the read-modify-write of leaving a guard, and a thread outside
-        /// every guard never holds back other threads' batches.
+        /// Frees the entry at `ptr`, made by [`spare::boxed`], once no guard
+        /// can still see it, keeping its block for the reclaiming thread's
+        /// next entry. The calling thread needs no guard: a writer that
+        /// reads only what a lock it holds keeps alive saves the
+        /// read-modify-write of leaving a guard, and a thread outside every
+        /// guard never holds back other threads' batches.
         ///
         /// # Safety
         ///
         /// As [`Guard::retire`], and the caller does not use `ptr` again:
-        /// with no guard to wait for, seize may free it at once.
+        /// unless the calling thread is inside a guard, seize may free it
+        /// at once.
         pub(crate) unsafe fn retire_spare<T>(&self, ptr: *mut T) {
             // SAFETY: by the caller's contract.
             unsafe { self.0.retire(ptr, reclaim_spare::<T>) }
@@ -107,17 +110,6 @@ mod imp {
             }
             // SAFETY: by the caller's contract.
             unsafe { self.0.defer_retire(ptr, reclaim::<T>) }
-        }
-
-        /// [`retire`](Self::retire) for a pointer from [`spare::boxed`]:
-        /// its block is kept for the reclaiming thread's next one.
-        ///
-        /// # Safety
-        ///
-        /// As [`retire`](Self::retire).
-        pub(crate) unsafe fn retire_spare<T>(&self, ptr: *mut T) {
-            // SAFETY: by the caller's contract.
-            unsafe { self.0.defer_retire(ptr, reclaim_spare::<T>) }
         }
 
         /// Starts reclaiming what this thread retired so far, instead of
@@ -170,14 +162,6 @@ mod imp {
         ///
         /// As the production `retire`.
         pub(crate) unsafe fn retire<T>(&self, ptr: *mut T) {
-            // SAFETY: by the caller's contract.
-            unsafe { self.0.retire_spare(ptr) }
-        }
-
-        /// # Safety
-        ///
-        /// As the production `retire`.
-        pub(crate) unsafe fn retire_spare<T>(&self, ptr: *mut T) {
             // SAFETY: by the caller's contract.
             unsafe { self.0.retire_spare(ptr) }
         }
