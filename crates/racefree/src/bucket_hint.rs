@@ -84,7 +84,7 @@ fn unpack(word: u64) -> Option<(usize, usize)> {
 
 #[cfg(test)]
 mod tests {
-    use hashbrown::hash_table::Entry;
+    use crate::growing_table::Entry;
 
     use super::*;
 

@@ -13,8 +13,14 @@
 
 use std::mem;
 
-use hashbrown::HashTable;
-use hashbrown::hash_table::{Entry, OccupiedEntry};
+use hashbrown::hash_table::{self, HashTable};
+
+use crate::util::huge_pages::TableAlloc;
+
+/// A hashbrown table whose big blocks ask for huge pages.
+type Table<T> = HashTable<T, TableAlloc>;
+pub(crate) type Entry<'a, T> = hash_table::Entry<'a, T, TableAlloc>;
+type OccupiedEntry<'a, T> = hash_table::OccupiedEntry<'a, T, TableAlloc>;
 
 /// Old buckets each insert moves (a bucket holds at most one entry), unless
 /// the new table would fill first (see `step`). While a table grows, every
@@ -31,7 +37,7 @@ const BUCKETS_PER_INSERT: usize = 128;
 #[derive(Clone)]
 pub(crate) struct GrowingTable<T> {
     /// Where new entries go.
-    current: HashTable<T>,
+    current: Table<T>,
     /// The table being emptied into `current`, while the table grows.
     /// Boxed: a table that is not growing, nearly always, is then 40
     /// bytes, and [`LockedTable`](crate::locked_table::LockedTable) keeps
@@ -45,7 +51,7 @@ pub(crate) struct GrowingTable<T> {
 struct Growth<T> {
     /// Not empty, except just after a removal emptied it: the move that
     /// follows every removal ends the growth.
-    old: HashTable<T>,
+    old: Table<T>,
     /// The first bucket of `old` not yet moved.
     next_bucket: usize,
 }
@@ -70,7 +76,7 @@ impl<T> Default for GrowingTable<T> {
 impl<T> GrowingTable<T> {
     pub(crate) fn with_capacity(capacity: usize) -> Self {
         Self {
-            current: HashTable::with_capacity(capacity),
+            current: HashTable::with_capacity_in(capacity, TableAlloc),
             growth: None,
         }
     }
@@ -171,7 +177,10 @@ impl<T> GrowingTable<T> {
         let len = self.current.len();
         let moves = self.current.num_buckets().div_ceil(BUCKETS_PER_INSERT);
         let room = (2 * len).max(len + moves + 1).max(4);
-        let old = mem::replace(&mut self.current, HashTable::with_capacity(room));
+        let old = mem::replace(
+            &mut self.current,
+            HashTable::with_capacity_in(room, TableAlloc),
+        );
         if !old.is_empty() {
             self.growth = Some(Box::new(Growth {
                 old,

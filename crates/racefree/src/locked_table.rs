@@ -16,10 +16,10 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use crate::Action;
 use crate::bucket_hint::BucketHint;
+use crate::growing_table::Entry;
 use crate::growing_table::{GrowingTable, Shape};
 use crate::util::shrink::shrunk_capacity;
 use crate::util::sync::{AtomicUsize, RwLock, RwLockWriteGuard};
-use hashbrown::hash_table::Entry;
 
 /// `repr(C)` to keep the fields in this order: the lock, the table's
 /// header and the length, which every call writes, share the first 64

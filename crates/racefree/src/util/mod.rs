@@ -1,5 +1,6 @@
 //! Building blocks shared by the maps.
 
+pub(crate) mod huge_pages;
 pub(crate) mod prefetch;
 pub(crate) mod reclaim;
 pub(crate) mod reentry;
