@@ -45,12 +45,20 @@ use crate::locked_table::LockedTable;
 /// [`clear`](crate::ConcurrentMap::clear) frees it;
 /// [`shrink_to_fit`](Self::shrink_to_fit) shrinks it as far as possible.
 ///
+/// A table of 2 MiB or more asks Linux for transparent huge pages, which
+/// spare a big table's random accesses most of their address-translation
+/// misses ([`ShardedMap`](crate::ShardedMap) has the figures). A huge page
+/// is resident as a whole once written, so a map reserved with far more
+/// capacity than it holds (fewer entries than one per 256 buckets) may
+/// hold more memory than with small pages; a filled table holds the same.
+///
 /// A full table grows without stopping the insert that fills it: a table
 /// of twice the size takes the new entries, and each later write moves
 /// 128 buckets' worth of old entries into it. Growing one thread's map to
-/// 8 M entries, the slowest insert took 11 ms (allocating the new table)
-/// where a whole-table copy took 222 ms; one insert in a hundred took
-/// 3.6 us rather than 0.6. While a table grows, its memory is both
+/// 8 M entries, the slowest insert took 8 to 30 ms (allocating the new
+/// table, and with huge pages the first write to each, which the kernel
+/// clears 2 MiB at a time) where a whole-table copy took 222 ms; one
+/// insert in a hundred took 1.6 to 2.0 us rather than 0.6. While a table grows, its memory is both
 /// tables' and inserts cost a second lookup.
 ///
 /// # Examples

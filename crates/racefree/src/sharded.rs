@@ -49,12 +49,23 @@ use crate::locked_table::LockedTable;
 /// of following them one by one: on one thread, lookups in a 2^21-entry
 /// map went from 177 to 187 ns to 134 to 146. Each shard also keeps its
 /// lock, table header and length in one cache line, so a call on a shard
-/// last used by another core moves one line. On WORKLOADS.md's trio at
-/// 2^21 this put the map at 1.3 times the best of dashmap, papaya and scc
-/// on read-heavy at 1, 2 and 8 threads, and at 0.8 to 1.4 times on
-/// exchange and rapid-grow (BENCHMARKS.md). Where the whole map fits in
+/// last used by another core moves one line. Where the whole map fits in
 /// the cache there is little to prefetch, and at 2^18 scc ran ahead of it
 /// on exchange and rapid-grow at 2 threads.
+///
+/// Big tables also ask Linux for huge pages (see Memory below): a call on
+/// a random key of a 2^21-entry map otherwise lands on a random 4 KiB page
+/// whose address translation is rarely cached, and the page walk is one
+/// more chain of memory reads (two page tables' worth in a virtual
+/// machine). Each table is placed so that its control bytes, which every
+/// call reads, sit on huge pages. In paired runs on the trio at 2^21 (one
+/// thread, the same binary with and without the request), ShardedMap
+/// went from 0.88 to 0.95 of dashmap's throughput to 1.10 to 1.26 on
+/// exchange, 0.90 to 1.07 to 1.14 to 1.41 on rapid-grow, and 1.08 to 1.30
+/// to 1.31 to 1.63 on read-heavy. On WORKLOADS.md's trio at 2^21, the map
+/// ran 1.1 to 1.5 times the best of dashmap, papaya and scc on read-heavy
+/// at 1, 2 and 8 threads, and 0.9 to 1.3 times on exchange and rapid-grow
+/// (BENCHMARKS.md).
 ///
 /// Past a few cores the read lock is also what limits the map: readers of a
 /// shard write its lock's line, which then moves between their cores.
@@ -92,17 +103,27 @@ use crate::locked_table::LockedTable;
 /// [`clear`](crate::ConcurrentMap::clear) frees all shards, and
 /// [`shrink_to_fit`](Self::shrink_to_fit) shrinks them as far as possible.
 ///
+/// A shard's table of 2 MiB or more asks Linux for transparent huge pages
+/// (`madvise`; most systems give them only where asked). A huge page is
+/// resident as a whole once written, so a map reserved with far more
+/// capacity than it holds (fewer entries than one per 256 buckets) may
+/// hold more memory than with small pages; a filled table holds the same.
+///
 /// A full shard grows without stopping the insert that fills it: a table
 /// of twice the size takes the new entries, and each later write moves
-/// 128 buckets' worth of old entries into it. Growing one thread's map to
-/// 8 M entries on 2 cores, the slowest insert took 0.35 to 0.76 ms (the
-/// shards allocating their next tables), against 7.3 ms when each shard
-/// copied its whole table at once (dashmap: 28 to 35 ms). Inside
-/// racefree-bench, after other maps had run in the same process, it has
-/// also measured 2 to 27 ms (BENCHMARKS.md).
+/// 128 buckets' worth of old entries into it, so no insert copies a whole
+/// table (dashmap's slowest insert growing to 8 M entries: 10 to 35 ms).
 /// The moves land on other inserts: one in a hundred took 2.1 us rather
 /// than 0.6, one in a thousand 8 us rather than 1, and a workload of
 /// mostly inserts runs about 7 % slower while tables grow.
+///
+/// With huge pages, the slowest insert is the first write to a new huge
+/// page, which the kernel clears, 2 MiB at once. Growing one thread's map
+/// to 8 M entries in a process of its own on a 2-core virtual machine,
+/// where clearing memory the machine has never touched is slow, it took
+/// 29 to 38 ms (0.76 to 2.0 ms with small pages); the rest of the
+/// distribution improved (one insert in a thousand: 5.6 to 5.8 us against
+/// 7.8 to 8.6).
 ///
 /// # Examples
 ///
