@@ -1,6 +1,7 @@
 //! Memory for the lock-based maps' tables: from the global allocator, as
-//! for any hashbrown table, except that a table of 2 MiB or more starts on
-//! a 2 MiB boundary and asks Linux to back it with transparent huge pages.
+//! for any hashbrown table, except that a table of 2 MiB or more is placed
+//! on 2 MiB boundaries and asks Linux to back it with transparent huge
+//! pages.
 //!
 //! Why: a call on a big table lands on a random page. With 4 KiB pages
 //! nearly every such page is missing from the processor's address cache
@@ -40,14 +41,15 @@ const SMALL_TAIL: usize = 64 << 10;
 pub(crate) struct TableAlloc;
 
 /// How far into its allocation a big block starts, chosen so that its end
-/// falls on a huge page (or past one by less than the block's alignment): hashbrown puts a table's control bytes, which
-/// every call reads, at the end of its block, and the whole huge pages of
-/// a block are what get huge pages. The unused bytes before the block are
+/// falls on a huge page (or past one by less than the block's alignment):
+/// hashbrown puts a table's control bytes, which every call reads, at the
+/// end of its block, and only the whole huge pages of a block get huge
+/// pages. The unused bytes before the block are
 /// address space only, never written, so never resident. Where the end
-/// would pass a huge page by at most [`SMALL_TAIL`] (a table of 2^k
-/// buckets, whose size is a multiple of the huge page plus the control
-/// bytes' 16-byte tail), the block starts on the huge page instead, so
-/// that a big map does not reserve 2 MiB of address space for 16 bytes.
+/// would pass a huge page by at most [`SMALL_TAIL`] (2^21 buckets of
+/// `u64 → u64` take 34 MiB and the control bytes' 16-byte tail), the block
+/// starts on a huge page instead, so that a big map does not reserve
+/// 2 MiB of address space for a few bytes.
 fn offset(layout: Layout) -> usize {
     match layout.size() % HUGE_PAGE {
         tail if tail <= SMALL_TAIL => 0,
@@ -57,8 +59,8 @@ fn offset(layout: Layout) -> usize {
 
 /// The layout a block of `layout` is allocated with: aligned to a huge page
 /// and [`offset`] bytes longer if it is at least one huge page (and asks
-/// for no larger alignment), and as asked otherwise. A function of the asked layout alone, so that
-/// `deallocate` finds the same one.
+/// for no larger alignment), and as asked otherwise. A function of the
+/// asked layout alone, so that `deallocate` finds the same one.
 fn placed(layout: Layout) -> Layout {
     if layout.size() < HUGE_PAGE || layout.align() > HUGE_PAGE {
         return layout;
@@ -76,8 +78,8 @@ fn start_of_block(layout: Layout, placed: Layout) -> usize {
 // alone, which the caller passes to `deallocate` unchanged. A block is as
 // large as asked and at least as aligned (its allocation is aligned to a
 // huge page, at least the asked alignment, and its offset is a multiple of
-// the asked alignment), and stays valid until deallocated. The allocator has no state, so
-// its copies are interchangeable.
+// the asked alignment), and stays valid until deallocated. The allocator
+// has no state, so its copies are interchangeable.
 unsafe impl Allocator for TableAlloc {
     fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
         if layout.size() == 0 {
