@@ -188,8 +188,9 @@ mod tests {
     }
 
     /// The whole huge pages of a big block are marked for huge pages
-    /// (`hg` in the flags of their mapping in /proc/self/smaps).
-    #[cfg(all(target_os = "linux", not(miri)))]
+    /// (`hg` in the flags of their mapping in /proc/self/smaps). Where
+    /// the advice is compiled out (Miri, the model checkers), so is this.
+    #[cfg(all(target_os = "linux", not(any(miri, racefree_loom, racefree_shuttle))))]
     #[test]
     fn big_blocks_ask_for_huge_pages() {
         let layout = Layout::from_size_align(3 * HUGE_PAGE + (128 << 10), 16).unwrap();
