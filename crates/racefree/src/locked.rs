@@ -56,10 +56,10 @@ use crate::locked_table::LockedTable;
 /// of twice the size takes the new entries, and each later write moves
 /// 128 buckets' worth of old entries into it. Growing one thread's map to
 /// 8 M entries, the slowest insert took 8 to 30 ms (allocating the new
-/// table, and with huge pages the first write to each, which the kernel
+/// table, and the first write to each of its huge pages, which the kernel
 /// clears 2 MiB at a time) where a whole-table copy took 222 ms; one
-/// insert in a hundred took 1.6 to 2.0 us rather than 0.6. While a table grows, its memory is both
-/// tables' and inserts cost a second lookup.
+/// insert in a hundred took 1.6 to 2.0 us rather than 0.6. While a table
+/// grows, its memory is both tables' and inserts cost a second lookup.
 ///
 /// # Examples
 ///

@@ -59,13 +59,13 @@ use crate::locked_table::LockedTable;
 /// more chain of memory reads (two page tables' worth in a virtual
 /// machine). Each table is placed so that its control bytes, which every
 /// call reads, sit on huge pages. In paired runs on the trio at 2^21 (one
-/// thread, the same binary with and without the request), ShardedMap
-/// went from 0.88 to 0.95 of dashmap's throughput to 1.10 to 1.26 on
-/// exchange, 0.90 to 1.07 to 1.14 to 1.41 on rapid-grow, and 1.08 to 1.30
-/// to 1.31 to 1.63 on read-heavy. On WORKLOADS.md's trio at 2^21, the map
-/// ran 1.1 to 1.5 times the best of dashmap, papaya and scc on read-heavy
-/// at 1, 2 and 8 threads, and 0.9 to 1.3 times on exchange and rapid-grow
-/// (BENCHMARKS.md).
+/// thread, the same binary with and without the request), ShardedMap's
+/// throughput over dashmap's rose from 0.88–0.95 to 1.10–1.26 on
+/// exchange, from 0.90–1.07 to 1.14–1.41 on rapid-grow and from
+/// 1.08–1.30 to 1.31–1.63 on read-heavy. On WORKLOADS.md's trio at 2^21,
+/// the map ran 1.1 to 1.5 times the best of dashmap, papaya and scc on
+/// read-heavy at 1, 2 and 8 threads, and 0.9 to 1.3 times on exchange and
+/// rapid-grow (BENCHMARKS.md).
 ///
 /// Past a few cores the read lock is also what limits the map: readers of a
 /// shard write its lock's line, which then moves between their cores.
