@@ -119,6 +119,12 @@ fn tag_inner<K, V>(node: *mut Inner<K, V>) -> *mut () {
     node.cast::<()>().map_addr(|a| a | INNER)
 }
 
+/// The inner node of a slot's pointer that has [`INNER`] set: the inverse
+/// of [`tag_inner`], keeping the pointer's provenance.
+fn untag_inner<K, V>(ptr: *mut ()) -> *mut Inner<K, V> {
+    ptr.map_addr(|a| a & !INNER).cast()
+}
+
 /// Reads a slot's pointer.
 ///
 /// # Safety
@@ -130,7 +136,7 @@ unsafe fn decode<'g, K, V>(ptr: *mut (), _guard: &'g Guard<'_>) -> Slot<'g, K, V
         Slot::Empty
     } else if ptr.addr() & INNER != 0 {
         // SAFETY: an inner node, alive for the guard's life.
-        Slot::Inner(unsafe { &*ptr.map_addr(|a| a & !INNER).cast::<Inner<K, V>>() })
+        Slot::Inner(unsafe { &*untag_inner(ptr) })
     } else {
         // SAFETY: an entry, alive for the guard's life.
         Slot::Entry(unsafe { &*ptr.cast::<Entry<K, V>>() })
@@ -306,7 +312,7 @@ impl<K, V> Trie<K, V> {
                 }
                 guard?;
                 // SAFETY: an inner node, loaded under `guard`.
-                node = unsafe { &*ptr.map_addr(|a| a & !INNER).cast::<Inner<K, V>>() };
+                node = unsafe { &*untag_inner(ptr) };
             }
             let dead = node.dead.lock();
             let grew = node.slot(hash).load(Acquire).addr() & INNER != 0;
@@ -574,7 +580,7 @@ fn prune<'g, K, V>(
         drop(lock);
         // SAFETY: unlinked above under both locks, and marked dead, so no
         // writer will use it and it is retired once.
-        unsafe { guard.retire(pointer.map_addr(|a| a & !INNER).cast::<Inner<K, V>>()) };
+        unsafe { guard.retire(untag_inner::<K, V>(pointer)) };
         node = parent;
         lock = parent_lock;
     }
@@ -595,7 +601,7 @@ impl<K, V> Drop for Trie<K, V> {
                     continue;
                 }
                 if ptr.addr() & INNER != 0 {
-                    let inner = ptr.map_addr(|a| a & !INNER).cast::<Inner<K, V>>();
+                    let inner = untag_inner::<K, V>(ptr);
                     // SAFETY: owned by the trie, used by nothing else.
                     unsafe {
                         free_below(&*inner);

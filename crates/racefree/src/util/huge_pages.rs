@@ -57,29 +57,29 @@ fn offset(layout: Layout) -> usize {
     }
 }
 
-/// The layout a block of `layout` is allocated with: aligned to a huge page
-/// and [`offset`] bytes longer if it is at least one huge page (and asks
-/// for no larger alignment), and as asked otherwise. A function of the
-/// asked layout alone, so that `deallocate` finds the same one.
-fn placed(layout: Layout) -> Layout {
+/// The layout a block of `layout` is allocated with, and where in that
+/// allocation the block starts: aligned to a huge page and [`offset`]
+/// bytes in if the block is at least one huge page (and asks for no larger
+/// alignment), and as asked otherwise. A function of the asked layout
+/// alone, so that `deallocate` finds the same.
+fn placed(layout: Layout) -> (Layout, usize) {
     if layout.size() < HUGE_PAGE || layout.align() > HUGE_PAGE {
-        return layout;
+        return (layout, 0);
     }
-    Layout::from_size_align(layout.size() + offset(layout), HUGE_PAGE).unwrap_or(layout)
-}
-
-/// Where a block allocated with `placed` starts in its allocation.
-fn start_of_block(layout: Layout, placed: Layout) -> usize {
-    placed.size() - layout.size()
+    let offset = offset(layout);
+    match Layout::from_size_align(layout.size() + offset, HUGE_PAGE) {
+        Ok(placed) => (placed, offset),
+        Err(_) => (layout, 0),
+    }
 }
 
 // SAFETY: blocks come from the global allocator and go back to it as they
-// were allocated: `placed` and `start_of_block` depend on the asked layout
-// alone, which the caller passes to `deallocate` unchanged. A block is as
-// large as asked and at least as aligned (its allocation is aligned to a
-// huge page, at least the asked alignment, and its offset is a multiple of
-// the asked alignment), and stays valid until deallocated. The allocator
-// has no state, so its copies are interchangeable.
+// were allocated: `placed` depends on the asked layout alone, which the
+// caller passes to `deallocate` unchanged. A block is as large as asked
+// and at least as aligned (its allocation is aligned to a huge page, at
+// least the asked alignment, and its offset is a multiple of the asked
+// alignment), and stays valid until deallocated. The allocator has no
+// state, so its copies are interchangeable.
 unsafe impl Allocator for TableAlloc {
     fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
         if layout.size() == 0 {
@@ -89,12 +89,12 @@ unsafe impl Allocator for TableAlloc {
                 NonNull::new(std::ptr::without_provenance_mut(layout.align())).ok_or(AllocError)?;
             return Ok(NonNull::slice_from_raw_parts(dangling, 0));
         }
-        let placed = placed(layout);
+        let (placed, offset) = placed(layout);
         // SAFETY: `placed` has a non-zero size.
         let allocation = NonNull::new(unsafe { alloc::alloc(placed) }).ok_or(AllocError)?;
-        // SAFETY: the offset is at most `placed.size() - layout.size()`, so
-        // the block lies inside the allocation.
-        let block = unsafe { allocation.add(start_of_block(layout, placed)) };
+        // SAFETY: `placed` is `offset` bytes longer than the block, so the
+        // block lies inside the allocation.
+        let block = unsafe { allocation.add(offset) };
         if placed.align() == HUGE_PAGE {
             advise_huge_pages(block, layout.size());
         }
@@ -103,14 +103,11 @@ unsafe impl Allocator for TableAlloc {
 
     unsafe fn deallocate(&self, block: NonNull<u8>, layout: Layout) {
         if layout.size() != 0 {
-            let placed = placed(layout);
+            let (placed, offset) = placed(layout);
             // SAFETY: the caller passes a block this allocator allocated
-            // with `layout`: `allocate` placed it `start_of_block` bytes into
-            // an allocation made with `placed`.
-            unsafe {
-                let allocation = block.sub(start_of_block(layout, placed));
-                alloc::dealloc(allocation.as_ptr(), placed);
-            }
+            // with `layout`: `allocate` placed it `offset` bytes into an
+            // allocation made with `placed`.
+            unsafe { alloc::dealloc(block.as_ptr().sub(offset), placed) };
         }
     }
 }
@@ -174,7 +171,7 @@ mod tests {
             let at = start.addr().get();
             assert_eq!(at % align, 0);
             match placement {
-                AsAsked => assert_eq!(placed(layout), layout),
+                AsAsked => assert_eq!(placed(layout), (layout, 0)),
                 Starts => assert_eq!(at % HUGE_PAGE, 0, "{size} bytes"),
                 EndsPast(past) => assert_eq!((at + size) % HUGE_PAGE, past, "{size} bytes"),
             }
