@@ -92,6 +92,8 @@ struct State<K, V, P> {
     store: Store<K, V, P>,
     /// Keys whose loader is running.
     flights: HashTable<Pending<K, V>>,
+    /// The shard's shared hits the policy has been told of.
+    shared_hits_told: u64,
 }
 
 struct Pending<K, V> {
@@ -170,6 +172,7 @@ where
                     state: RwLock::new(State {
                         store: Store::new(share(capacity, shards, i), idle),
                         flights: HashTable::new(),
+                        shared_hits_told: 0,
                     }),
                     accesses: Accesses::default(),
                     counters: Counters::default(),
@@ -261,8 +264,13 @@ where
     }
 
     /// Applies the lookups readers recorded to the policy, in order, and
-    /// counts them. The caller holds the shard's write lock.
+    /// counts them; then tells it how many hits readers counted in their
+    /// entries. The caller holds the shard's write lock.
     fn drain(shard: &Shard<K, V, P>, state: &mut State<K, V, P>) {
+        let shared_hits = shard.counters.shared_hits();
+        state
+            .store
+            .on_hits(shared_hits - std::mem::replace(&mut state.shared_hits_told, shared_hits));
         for access in shard.accesses.drain() {
             match access {
                 Access::Hit(_) => shard.counters.hit(),
@@ -273,7 +281,8 @@ where
     }
 
     /// Looks `key` up under the shard's shared lock and records the lookup
-    /// for the policy: `Some` with what it found, or `None` if the call
+    /// for the policy (a hit, in its entry if the policy counts hits
+    /// there): `Some` with what it found, or `None` if the call
     /// must take the exclusive lock (an entry to expire or whose
     /// time-to-idle restarts; or, unless `record_miss`, a miss).
     fn read<Q>(
@@ -294,6 +303,11 @@ where
             return None;
         }
         let (found, access) = match state.store.lookup(hash, key, now) {
+            Lookup::Found(i, value) if P::LAZY_HITS => {
+                state.store.touch(i);
+                shard.counters.shared_hit();
+                return Some(Some(value.clone()));
+            }
             Lookup::Found(i, value) => (Some(value.clone()), Access::Hit(i)),
             Lookup::Absent if record_miss => (None, Access::Miss(hash)),
             Lookup::Absent | Lookup::Expired => return None,

@@ -39,12 +39,16 @@
 //! the policy's queues threaded through them) behind its own
 //! `parking_lot::RwLock`, as in quick_cache. The policy code never sees a
 //! lock, so it is tested alone, and a trace replays through it exactly.
-//! Lookups take the lock shared and record what they found in a small
+//! Lookups take the lock shared. A hit counts in the entry it found, with
+//! a plain load and store, and the policy reads that count when it next
+//! looks at the entry (every policy but LRU works this way: see
+//! [`policy`]). A miss, and under LRU a hit, is recorded in a small
 //! per-shard buffer; whoever next takes the lock exclusively (a write, or
 //! a lookup that finds the buffer half full) applies the records to the
 //! policy in order, before changing anything, as Caffeine's read buffers
 //! do. On one thread the policy sees exactly the calls made; under
-//! contention, a lookup that finds the buffer full is counted but not
+//! contention, two hits on one entry at the same moment may count once,
+//! and a lookup that finds the buffer full is counted in the stats but not
 //! recorded. Keys and values must be `Sync`, since lookups on many threads
 //! read them at once.
 //!
@@ -70,12 +74,11 @@
 //!
 //! # Speed
 //!
-//! A lookup takes the shard's lock shared; the policy's bookkeeping for it
-//! (under W-TinyLFU, a count in the frequency sketch and a move in its
-//! queue) runs later, in a batch, where its cache misses overlap. That
-//! bookkeeping still makes hits two to three times slower than quick_cache's,
-//! whose hits only bump a counter in the entry; `BENCHMARKS.md` has the
-//! figures.
+//! A hit takes the shard's lock shared, finds its entry, counts in it and
+//! in the shard's hit counter, and clones the value: the same work as
+//! quick_cache's hit. Under W-TinyLFU the frequency sketch and the queues
+//! learn of it only when eviction next looks at the entry.
+//! `BENCHMARKS.md` has the figures.
 //!
 //! # Example
 //!

@@ -6,12 +6,18 @@
 //! (quick_cache's layout). That keeps every policy testable on its own and
 //! lets the hit-ratio benchmark replay traces through each of them.
 //!
+//! Every policy but [`Lru`] only counts a hit in the entry it found: a
+//! lookup then takes the shard's lock shared and leaves the policy alone,
+//! and the policy reads the count when it next looks at the entry (as
+//! eviction scans its queues). [`Lru`] must move every entry it finds, so its hits
+//! are recorded and applied in order under the exclusive lock.
+//!
 //! | policy | on a hit | on eviction | from |
 //! |---|---|---|---|
 //! | [`Lru`] | moves the entry to the head | the tail | the baseline |
-//! | [`Sieve`] | sets a visited bit | a hand sweeps from the tail, clearing bits, and takes the first unvisited entry | Zhang et al., NSDI '24 |
-//! | [`S3Fifo`] | bumps a 2-bit counter | a small FIFO for new entries, a main FIFO with reinsertion, a ghost FIFO of recently evicted hashes | Yang et al., SOSP '23 |
-//! | [`TinyLfu`] | counts the key in a frequency sketch and moves the entry | a 1 % LRU window, then an SLRU main area that admits a newcomer only if the sketch says it is more frequent than the entry it would evict (the least frequent of the main area's 8 oldest) | Einziger et al., "TinyLFU" (2017); Caffeine's W-TinyLFU |
+//! | [`Sieve`] | counts in the entry | a hand sweeps from the tail, clearing counts, and takes the first entry not hit | Zhang et al., NSDI '24 |
+//! | [`S3Fifo`] | counts in the entry (up to 3 matter) | a small FIFO for new entries, a main FIFO with reinsertion, a ghost FIFO of recently evicted hashes | Yang et al., SOSP '23 |
+//! | [`TinyLfu`] | counts in the entry | a 1 % window, then a segmented main area that admits a newcomer only if a frequency sketch says it is more frequent than the entry it would evict (the least frequent of the main area's 8 oldest not hit since last looked at); an entry's hits go to the sketch, and move it, when the policy next looks at it | Einziger et al., "TinyLFU" (2017); Caffeine's W-TinyLFU |
 //!
 //! racefree-bench's `cache` command compares their hit ratios on Zipf
 //! keys, a real trace and a scan mix; `BENCHMARKS.md` has the figures that
@@ -51,8 +57,26 @@ pub(crate) mod sealed {
         /// The store's capacity changed.
         fn set_capacity(&mut self, capacity: u64);
 
-        /// A lookup found entry `i`.
-        fn on_hit<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32);
+        /// Whether a hit only counts in its entry
+        /// ([`Node::touch`](crate::node::Node::touch)), for
+        /// the policy to read when it next looks at the entry, and in
+        /// [`on_hits`](Policy::on_hits); otherwise the store passes every
+        /// hit to [`on_hit`](Policy::on_hit), in order. Counting hits in
+        /// the entries lets lookups under a shard's shared lock leave the
+        /// policy alone.
+        const LAZY_HITS: bool = true;
+
+        /// A lookup found entry `i`. By default, as a lookup under the
+        /// shared lock counts it.
+        fn on_hit<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) {
+            let hits = nodes[i as usize].hits();
+            *hits = hits.saturating_add(1);
+            self.on_hits(1);
+        }
+
+        /// `n` more lookups found entries, each counted in its entry. Only
+        /// with [`LAZY_HITS`](Policy::LAZY_HITS).
+        fn on_hits(&mut self, _n: u64) {}
 
         /// A lookup of `hash` found nothing.
         fn on_miss(&mut self, _hash: u64) {}

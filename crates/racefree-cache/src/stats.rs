@@ -2,12 +2,14 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-/// A shard's counters. Written only under the shard's lock, so a plain
-/// load and store suffice (no locked read-modify-write on the hot path);
-/// read without the lock by [`Cache::stats`](crate::Cache::stats).
+/// A shard's counters. Written only under the shard's exclusive lock, so
+/// a plain load and store suffice, except `shared_hits`; read without the
+/// lock by [`Cache::stats`](crate::Cache::stats).
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     hits: AtomicU64,
+    /// Hits found under the shared lock, which many readers count at once.
+    shared_hits: AtomicU64,
     misses: AtomicU64,
     insertions: AtomicU64,
     evictions: AtomicU64,
@@ -23,6 +25,13 @@ impl Counters {
     pub(crate) fn hit(&self) {
         bump(&self.hits, 1);
     }
+    /// Counts a hit found under the shard's shared lock.
+    pub(crate) fn shared_hit(&self) {
+        self.shared_hits.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn shared_hits(&self) -> u64 {
+        self.shared_hits.load(Relaxed)
+    }
     pub(crate) fn miss(&self) {
         bump(&self.misses, 1);
     }
@@ -37,7 +46,7 @@ impl Counters {
     }
 
     pub(crate) fn add_to(&self, stats: &mut CacheStats) {
-        stats.hits += self.hits.load(Relaxed);
+        stats.hits += self.hits.load(Relaxed) + self.shared_hits.load(Relaxed);
         stats.misses += self.misses.load(Relaxed);
         stats.insertions += self.insertions.load(Relaxed);
         stats.evictions += self.evictions.load(Relaxed);

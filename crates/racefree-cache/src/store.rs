@@ -2,6 +2,7 @@
 //! that decides which leave. Single-threaded; the cache locks it.
 
 use std::borrow::Borrow;
+use std::sync::atomic::AtomicU8;
 
 use hashbrown::HashTable;
 
@@ -139,6 +140,19 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
         }
     }
 
+    /// Counts a hit on entry `i`, found by a reader under the shared lock,
+    /// in the entry, for a policy with [`Policy::LAZY_HITS`].
+    pub(crate) fn touch(&self, i: u32) {
+        self.nodes[i as usize].touch();
+    }
+
+    /// Tells the policy that readers counted `n` hits in their entries.
+    pub(crate) fn on_hits(&mut self, n: u64) {
+        if n > 0 {
+            self.policy.on_hits(n);
+        }
+    }
+
     /// Tells the policy about a lookup recorded by a reader.
     pub(crate) fn apply(&mut self, access: Access) {
         match access {
@@ -206,7 +220,7 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
                 prev: NIL,
                 next: NIL,
                 queue: 0,
-                freq: 0,
+                hits: AtomicU8::new(0),
             });
             let i = u32::try_from(i).expect("a shard holds fewer than 2^32 entries");
             let nodes = &self.nodes;

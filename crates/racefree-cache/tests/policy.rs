@@ -123,6 +123,62 @@ fn tiny_lfu_evicts_the_coldest_of_the_oldest_entries_rather_than_the_oldest() {
     assert!(cache.contains_key(&500) && cache.contains_key(&99));
 }
 
+/// A full W-TinyLFU cache of capacity 100 (a window of 1 entry, a main
+/// area of 99): keys 1 to 99, each asked for 3 times before it was stored,
+/// fill the main area, oldest first, and key 101, asked for 5 times, the
+/// window. The log is empty.
+fn tiny_lfu_of_equally_wanted_keys() -> (Cache<u32, u32, TinyLfu>, Log) {
+    let (cache, log) = logged::<TinyLfu>(100);
+    let missed = |key: u32, times: usize| {
+        for _ in 0..times {
+            assert_eq!(cache.get(&key), None);
+        }
+    };
+    for k in 1..=99 {
+        missed(k, 3);
+        cache.insert(k, 0);
+    }
+    // Nothing was evicted yet, so all of them are still in the window.
+    // Going over the capacity sends 1 to 99 to the main area and turns
+    // away 100, never asked for.
+    cache.insert(100, 0);
+    missed(101, 5);
+    cache.insert(101, 0);
+    assert_eq!(evicted(&log), [100]);
+    log.lock().unwrap().clear();
+    (cache, log)
+}
+
+#[test]
+fn tiny_lfu_spares_an_entry_hit_since_it_was_last_looked_at() {
+    let (cache, log) = tiny_lfu_of_equally_wanted_keys();
+    // A hit only counts in the entry; eviction must still see it.
+    assert_eq!(cache.get(&1), Some(0));
+    // 101, pushed out of the window, competes for a place in the main
+    // area: 1 was the oldest of the equally wanted, but it was hit.
+    cache.insert(1000, 0);
+    assert_eq!(evicted(&log), [2]);
+    assert!(cache.contains_key(&1) && cache.contains_key(&101));
+}
+
+#[test]
+fn tiny_lfu_remembers_the_hits_of_an_entry_that_left() {
+    let (cache, log) = tiny_lfu_of_equally_wanted_keys();
+    // 500, never asked for, pushes 101 into the main area (1 goes).
+    cache.insert(500, 0);
+    // It is hit 10 times, then removed.
+    for _ in 0..10 {
+        assert_eq!(cache.get(&500), Some(0));
+    }
+    cache.remove(&500);
+    // Stored again and pushed out of the window, it competes with the
+    // main area's entries, wanted 3 times each: its hits make it win.
+    cache.insert(500, 0);
+    cache.insert(1000, 0);
+    assert_eq!(evicted(&log), [1, 2]);
+    assert!(cache.contains_key(&500));
+}
+
 fn check_model<P: Policy>(capacity: u64, ops: &[(u8, u32, u32)]) {
     let (cache, log) = logged::<P>(capacity);
     let mut model: HashMap<u32, u32> = HashMap::new();

@@ -15,6 +15,7 @@ impl super::Policy for Lru {}
 
 impl sealed::Policy for Lru {
     const NAME: &'static str = "LRU";
+    const LAZY_HITS: bool = false;
 
     fn with_capacity(_: u64) -> Self {
         Self::default()

@@ -18,7 +18,8 @@ const MAIN: u8 = 1;
 /// threshold, which measured better here than once), the rest leave and
 /// their hashes go to a ghost FIFO. A newcomer whose hash is in the ghost goes straight
 /// to main. Main reinserts entries with a nonzero 2-bit counter,
-/// decrementing it. Hits only bump the counter.
+/// decrementing it. Hits only count in the entry; counts above 3 are
+/// taken as 3.
 #[derive(Debug)]
 pub struct S3Fifo {
     small: Queue,
@@ -70,13 +71,8 @@ impl sealed::Policy for S3Fifo {
         self.small_target = (capacity / 10).max(1);
     }
 
-    fn on_hit<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) {
-        let node = &mut nodes[i as usize];
-        node.freq = (node.freq + 1).min(3);
-    }
-
     fn on_insert<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) {
-        nodes[i as usize].freq = 0;
+        *nodes[i as usize].hits() = 0;
         // A ghost hit leaves its record: the ghost FIFO ages it out.
         if self.ghost_counts.contains_key(&nodes[i as usize].hash) {
             self.main.push_head(nodes, i, MAIN);
@@ -97,8 +93,8 @@ impl sealed::Policy for S3Fifo {
             let from_small = self.small.weight > self.small_target || self.main.tail().is_none();
             if let Some(t) = self.small.tail().filter(|_| from_small) {
                 self.small.unlink(nodes, t);
-                if nodes[t as usize].freq > 1 {
-                    nodes[t as usize].freq = 0;
+                if *nodes[t as usize].hits() > 1 {
+                    *nodes[t as usize].hits() = 0;
                     self.main.push_head(nodes, t, MAIN);
                     continue;
                 }
@@ -107,9 +103,10 @@ impl sealed::Policy for S3Fifo {
                 return Some(t);
             }
             let t = self.main.tail()?;
-            let node = &mut nodes[t as usize];
-            if node.freq > 0 {
-                node.freq -= 1;
+            let hits = nodes[t as usize].hits();
+            if *hits > 0 {
+                // The paper's 2-bit counter: hits beyond 3 do not count.
+                *hits = (*hits).min(3) - 1;
                 self.main.move_to_head(nodes, t);
             } else {
                 self.main.unlink(nodes, t);

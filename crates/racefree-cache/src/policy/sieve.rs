@@ -5,9 +5,10 @@ use super::sealed;
 use crate::node::Nodes;
 use crate::queue::Queue;
 
-/// SIEVE: a FIFO queue and a hand. A hit only sets the entry's visited
-/// bit; eviction moves the hand from the tail towards the head, clearing
-/// bits, and evicts the first entry that was not visited. Survivors keep
+/// SIEVE: a FIFO queue and a hand. A hit only counts in the entry (the
+/// paper's visited bit is a count above 0); eviction moves the hand from
+/// the tail towards the head, clearing counts, and evicts the first entry
+/// that was not visited. Survivors keep
 /// their place, so new entries are judged quickly.
 #[derive(Debug, Default)]
 pub struct Sieve {
@@ -27,12 +28,8 @@ impl sealed::Policy for Sieve {
 
     fn set_capacity(&mut self, _: u64) {}
 
-    fn on_hit<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) {
-        nodes[i as usize].freq = 1;
-    }
-
     fn on_insert<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) {
-        nodes[i as usize].freq = 0;
+        *nodes[i as usize].hits() = 0;
         self.queue.push_head(nodes, i, 0);
     }
 
@@ -45,8 +42,8 @@ impl sealed::Policy for Sieve {
 
     fn evict<K, V>(&mut self, nodes: &mut Nodes<K, V>) -> Option<u32> {
         let mut at = self.hand.or(self.queue.tail())?;
-        while nodes[at as usize].freq != 0 {
-            nodes[at as usize].freq = 0;
+        while *nodes[at as usize].hits() != 0 {
+            *nodes[at as usize].hits() = 0;
             at = Queue::newer(nodes, at).or(self.queue.tail())?;
         }
         self.hand = Queue::newer(nodes, at);

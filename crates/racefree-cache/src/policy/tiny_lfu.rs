@@ -28,6 +28,13 @@ const VICTIM_SAMPLE: usize = 8;
 /// entries; so one-pass scans never displace the hot set. The
 /// main area is a segmented LRU: entries hit in probation move to
 /// protected (80 % of main).
+///
+/// Unlike Caffeine's, a hit does no more than count in its entry, so that
+/// lookups under a shard's shared lock leave the policy alone. The policy
+/// reads the count when it next looks at the entry: the count then goes
+/// to the sketch, and a hit entry goes where the hit would have sent it
+/// (the head of its queue, or protected from probation) instead of
+/// leaving. The queues are thus CLOCK approximations of LRU queues.
 #[derive(Debug)]
 pub struct TinyLfu {
     window: Queue,
@@ -85,14 +92,11 @@ impl Climber {
         }
     }
 
-    /// Counts an access; after a period of `period` accesses, moves the
+    /// Counts accesses; after a period of `period` accesses, moves the
     /// window share and says so.
-    fn record(&mut self, hit: bool, period: u64) -> bool {
-        if hit {
-            self.hits += 1;
-        } else {
-            self.misses += 1;
-        }
+    fn record(&mut self, hits: u64, misses: u64, period: u64) -> bool {
+        self.hits += hits;
+        self.misses += misses;
         if self.hits + self.misses < period {
             return false;
         }
@@ -132,10 +136,40 @@ impl TinyLfu {
         }
     }
 
-    /// Keeps `protected` within its share by demoting its tail entries.
+    /// Adds entry `i`'s hits since the policy last looked at it to the
+    /// sketch; whether it had any.
+    fn settle<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) -> bool {
+        let node = &mut nodes[i as usize];
+        let hits = std::mem::take(node.hits());
+        self.sketch.add(node.hash, hits);
+        hits > 0
+    }
+
+    /// The oldest entry of queue `id` not hit since the policy last looked
+    /// at it. Older entries that were hit go to the head, as a hit moves
+    /// them in an LRU queue (the CLOCK approximation of LRU).
+    fn oldest_unhit<K, V>(&mut self, nodes: &mut Nodes<K, V>, id: u8) -> Option<u32> {
+        loop {
+            let t = self.queue(id).tail()?;
+            if !self.settle(nodes, t) {
+                return Some(t);
+            }
+            self.queue(id).move_to_head(nodes, t);
+        }
+    }
+
+    /// Probation entry `i` was hit: it moves to protected.
+    fn promote<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) {
+        self.probation.unlink(nodes, i);
+        self.protected.push_head(nodes, i, PROTECTED);
+        self.demote_overflow(nodes);
+    }
+
+    /// Keeps `protected` within its share by demoting its oldest entries
+    /// not hit since the policy last looked.
     fn demote_overflow<K, V>(&mut self, nodes: &mut Nodes<K, V>) {
         while self.protected.weight > self.protected_target {
-            let Some(t) = self.protected.tail() else {
+            let Some(t) = self.oldest_unhit(nodes, PROTECTED) else {
                 break;
             };
             self.protected.unlink(nodes, t);
@@ -146,35 +180,41 @@ impl TinyLfu {
 
 impl TinyLfu {
     /// The main area's eviction victim and its frequency: the least
-    /// frequent of probation's [`VICTIM_SAMPLE`] oldest entries (the
-    /// oldest of those on a tie), or protected's oldest if probation is
-    /// empty.
-    fn coldest_oldest<K, V>(&self, nodes: &Nodes<K, V>) -> Option<(u32, u64)> {
-        let frequency = |i: u32| self.sketch.frequency(nodes[i as usize].hash);
-        let Some(mut at) = self.probation.tail() else {
-            let victim = self.protected.tail()?;
-            return Some((victim, frequency(victim)));
-        };
-        let mut coldest = (at, frequency(at));
-        for _ in 1..VICTIM_SAMPLE {
-            // None is colder than a key never counted.
-            if coldest.1 == 0 {
-                break;
+    /// frequent of probation's [`VICTIM_SAMPLE`] oldest entries not hit
+    /// since the policy last looked at them (the oldest of those on a
+    /// tie), or protected's oldest such entry if there is none. Hit
+    /// entries met on the way are promoted, as the hit itself would have
+    /// done in Caffeine's SLRU.
+    fn coldest_oldest<K, V>(&mut self, nodes: &mut Nodes<K, V>) -> Option<(u32, u64)> {
+        let mut coldest: Option<(u32, u64)> = None;
+        let mut sampled = 0;
+        let mut at = self.probation.tail();
+        while let Some(i) = at.filter(|_| sampled < VICTIM_SAMPLE) {
+            // Promoting `i` may demote entries to probation's head, but
+            // leaves its newer neighbour where it is.
+            at = Queue::newer(nodes, i);
+            if self.settle(nodes, i) {
+                self.promote(nodes, i);
+                continue;
             }
-            let Some(newer) = Queue::newer(nodes, at) else {
-                break;
-            };
-            at = newer;
-            let f = frequency(at);
-            if f < coldest.1 {
-                coldest = (at, f);
+            sampled += 1;
+            let f = self.sketch.frequency(nodes[i as usize].hash);
+            if coldest.is_none_or(|(_, c)| f < c) {
+                coldest = Some((i, f));
+                // None is colder than a key never counted.
+                if f == 0 {
+                    break;
+                }
             }
         }
-        Some(coldest)
+        coldest.or_else(|| {
+            let victim = self.oldest_unhit(nodes, PROTECTED)?;
+            Some((victim, self.sketch.frequency(nodes[victim as usize].hash)))
+        })
     }
 
-    fn climb(&mut self, hit: bool) {
-        if self.climber.record(hit, 10 * self.capacity) {
+    fn climb(&mut self, hits: u64, misses: u64) {
+        if self.climber.record(hits, misses, 10 * self.capacity) {
             sealed::Policy::set_capacity(self, self.capacity);
         }
     }
@@ -208,22 +248,13 @@ impl sealed::Policy for TinyLfu {
         self.protected_target = self.main_target / 10 * 8;
     }
 
-    fn on_hit<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) {
-        self.sketch.increment(nodes[i as usize].hash);
-        self.climb(true);
-        match nodes[i as usize].queue {
-            PROBATION => {
-                self.probation.unlink(nodes, i);
-                self.protected.push_head(nodes, i, PROTECTED);
-                self.demote_overflow(nodes);
-            }
-            id => self.queue(id).move_to_head(nodes, i),
-        }
+    fn on_hits(&mut self, n: u64) {
+        self.climb(n, 0);
     }
 
     fn on_miss(&mut self, hash: u64) {
         self.sketch.increment(hash);
-        self.climb(false);
+        self.climb(0, 1);
     }
 
     fn on_insert<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) {
@@ -239,13 +270,15 @@ impl sealed::Policy for TinyLfu {
     }
 
     fn on_remove<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) {
+        // Its hits count if the key comes back.
+        self.settle(nodes, i);
         let id = nodes[i as usize].queue;
         self.queue(id).unlink(nodes, i);
     }
 
     fn evict<K, V>(&mut self, nodes: &mut Nodes<K, V>) -> Option<u32> {
         while self.window.weight > self.window_target {
-            let Some(candidate) = self.window.tail() else {
+            let Some(candidate) = self.oldest_unhit(nodes, WINDOW) else {
                 break;
             };
             self.window.unlink(nodes, candidate);
@@ -267,11 +300,10 @@ impl sealed::Policy for TinyLfu {
             return Some(candidate);
         }
         // The window is within its share, so the main area is over its own.
-        let victim = self
-            .probation
-            .tail()
-            .or(self.protected.tail())
-            .or(self.window.tail())?;
+        let victim = match self.coldest_oldest(nodes) {
+            Some((victim, _)) => victim,
+            None => self.oldest_unhit(nodes, WINDOW)?,
+        };
         let id = nodes[victim as usize].queue;
         self.queue(id).unlink(nodes, victim);
         Some(victim)
@@ -299,7 +331,7 @@ mod tests {
     fn period(climber: &mut Climber, hits: u64, period: u64) -> bool {
         let mut moved = false;
         for n in 0..period {
-            moved |= climber.record(n < hits, period);
+            moved |= climber.record(u64::from(n < hits), u64::from(n >= hits), period);
         }
         moved
     }
