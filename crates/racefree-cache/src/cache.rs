@@ -303,12 +303,12 @@ where
             return None;
         }
         let (found, access) = match state.store.lookup(hash, key, now) {
-            Lookup::Found(i, value) if P::LAZY_HITS => {
-                state.store.touch(i);
+            Lookup::Found(entry) if P::LAZY_HITS => {
+                entry.touch();
                 shard.counters.shared_hit();
-                return Some(Some(value.clone()));
+                return Some(Some(entry.value.clone()));
             }
-            Lookup::Found(i, value) => (Some(value.clone()), Access::Hit(i)),
+            Lookup::Found(entry) => (Some(entry.value.clone()), Access::Hit(entry.slot)),
             Lookup::Absent if record_miss => (None, Access::Miss(hash)),
             Lookup::Absent | Lookup::Expired => return None,
         };

@@ -35,10 +35,11 @@
 //!
 //! # Layout
 //!
-//! Each shard is a single-threaded store (a key index, a slab of entries,
-//! the policy's queues threaded through them) behind its own
-//! `parking_lot::RwLock`, as in quick_cache. The policy code never sees a
-//! lock, so it is tested alone, and a trace replays through it exactly.
+//! Each shard is a single-threaded store (a key index holding the keys and
+//! values, a slab of the policy's nodes with its queues threaded through
+//! them) behind its own `parking_lot::RwLock`, as in quick_cache. The
+//! policy code never sees a lock, so it is tested alone, and a trace
+//! replays through it exactly.
 //! Lookups take the lock shared. A hit counts in the entry it found, with
 //! a plain load and store, and the policy reads that count when it next
 //! looks at the entry (every policy but LRU works this way: see
@@ -60,25 +61,31 @@
 //!
 //! Measured by racefree-bench's `cache` command (its allocator counts every
 //! byte; `BENCHMARKS.md` has the table): a full cache of 65 536 `u64` keys
-//! and values takes 99 bytes per entry, 83 beyond the key and value, with
-//! W-TinyLFU, and 66 (50 beyond) with the other policies; quick_cache took
-//! 55 to 70 (across runs) and moka about 230. Where the 83 bytes go: the
-//! slab slot besides the key and value (the entry's hash, weight, queue
-//! links and policy bits, 32 with padding, and the slab's tag, 8), the
-//! index (a 4-byte slot and a control byte per bucket, at most 7/8 full:
-//! about 10), W-TinyLFU's frequency sketch (32 byte counters per entry
-//! of capacity: 32), and the shards' own state (under 1). Once any entry
-//! can expire, each entry's two deadlines (16 bytes) and a timer (16) are
-//! added. Larger keys and values add their own size (and their heap
-//! memory, if any) to the slot.
+//! and values takes 124 bytes per entry, 108 beyond the key and value,
+//! with W-TinyLFU, and 90 (74 beyond) with the other policies;
+//! quick_cache took 55 to 70 (across runs) and moka about 230. Where the
+//! 108 bytes go: the index bucket besides the key and value (the entry's
+//! slot and hit count, 8 with padding) and its control byte, at 8 192
+//! entries a shard half full, so twice that; the policy's node in the
+//! slab (the entry's hash, weight, queue links and queue, 32 with padding,
+//! and the slab's tag, 8); W-TinyLFU's frequency sketch (32 byte counters
+//! per entry of capacity: 32); and the shards' own state (under 1). The
+//! key and value sit in the index, not in the node, so that a hit reads
+//! one bucket: that costs their size again in empty buckets when the
+//! index is half full, as here (hashbrown's tables are powers of two, at
+//! most 7/8 full). Once any entry can expire, each entry's two deadlines
+//! (16 bytes) and a timer (16) are added. Larger keys and values add
+//! their own size (and their heap memory, if any) to the bucket.
 //!
 //! # Speed
 //!
-//! A hit takes the shard's lock shared, finds its entry, counts in it and
-//! in the shard's hit counter, and clones the value: the same work as
-//! quick_cache's hit. Under W-TinyLFU the frequency sketch and the queues
-//! learn of it only when eviction next looks at the entry.
-//! `BENCHMARKS.md` has the figures.
+//! A hit takes the shard's lock shared, finds its entry in one index
+//! bucket, counts in it and in the shard's hit counter, and clones the
+//! value: about the work of quick_cache's hit. Under W-TinyLFU the
+//! frequency sketch and the queues learn of it only when eviction next
+//! looks at the entry. A miss costs more: W-TinyLFU counts it in the
+//! sketch, and the insert that usually follows weighs the newcomer against
+//! the main area's coldest entries. `BENCHMARKS.md` has the figures.
 //!
 //! # Example
 //!

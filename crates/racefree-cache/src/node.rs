@@ -1,18 +1,19 @@
-//! The entries of one shard, in a slab, linked into the policy's queues by
-//! index.
+//! The entries of one shard: keys and values in the key index, where a
+//! lookup finds them in one step, and the policy's bookkeeping in a slab,
+//! linked into the policy's queues by slab index.
 
+use std::ops::{Index, IndexMut};
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 
+use hashbrown::HashTable;
 use slab::Slab;
 
 /// "No entry": the end of a queue.
 pub(crate) const NIL: u32 = u32::MAX;
 
-/// One cached entry with the policy's bookkeeping.
+/// One cached entry's place in the policy's queues.
 #[derive(Debug)]
-pub struct Node<K, V> {
-    pub(crate) key: K,
-    pub(crate) value: V,
+pub struct Node {
     /// The key's hash, kept so the index can grow without rehashing keys.
     pub(crate) hash: u64,
     /// What the entry counts against the capacity (1 without a weigher).
@@ -23,13 +24,32 @@ pub struct Node<K, V> {
     pub(crate) next: u32,
     /// Which of the policy's queues holds the entry.
     pub(crate) queue: u8,
-    /// Hits since the policy last looked at the entry, saturating. Lookups
-    /// under the shard's shared lock bump it ([`Node::touch`]); the policy
-    /// reads and resets it under the exclusive lock.
-    pub(crate) hits: AtomicU8,
 }
 
-impl<K, V> Node<K, V> {
+/// One cached entry as the key index holds it: all that a hit reads and
+/// writes, in one bucket.
+#[derive(Debug)]
+pub(crate) struct Entry<K, V> {
+    pub(crate) key: K,
+    pub(crate) value: V,
+    /// The entry's [`Node`] in the slab.
+    pub(crate) slot: u32,
+    /// Hits since the policy last looked at the entry, saturating. Lookups
+    /// under the shard's shared lock bump it ([`Entry::touch`]); the policy
+    /// reads and resets it under the exclusive lock ([`Nodes::hits`]).
+    hits: AtomicU8,
+}
+
+impl<K, V> Entry<K, V> {
+    pub(crate) fn new(key: K, value: V, slot: u32) -> Self {
+        Self {
+            key,
+            value,
+            slot,
+            hits: AtomicU8::new(0),
+        }
+    }
+
     /// Counts a hit. A load and a store, not a locked read-modify-write:
     /// two lookups of one key at the same moment may count once, which
     /// only makes the entry look a little less wanted.
@@ -40,14 +60,60 @@ impl<K, V> Node<K, V> {
         }
     }
 
-    /// The hits counted since the policy last looked, as a policy sees
-    /// them under the exclusive lock.
+    /// The hits counted since the policy last looked, under the exclusive
+    /// lock.
     pub(crate) fn hits(&mut self) -> &mut u8 {
         self.hits.get_mut()
     }
 }
 
-/// A shard's entries.
+/// A shard's entries: the policy's nodes, indexed by slot, and the key
+/// index. Indexing by slot gives the [`Node`].
 // `pub` (in a private module): the sealed `Policy` trait names it.
 #[allow(unreachable_pub)]
-pub type Nodes<K, V> = Slab<Node<K, V>>;
+#[derive(Debug)]
+pub struct Nodes<K, V> {
+    pub(crate) slab: Slab<Node>,
+    /// Each entry hashed by its key's hash.
+    pub(crate) index: HashTable<Entry<K, V>>,
+}
+
+impl<K, V> Default for Nodes<K, V> {
+    fn default() -> Self {
+        Self {
+            slab: Slab::new(),
+            index: HashTable::new(),
+        }
+    }
+}
+
+impl<K, V> Nodes<K, V> {
+    /// How many entries there are.
+    pub(crate) fn len(&self) -> usize {
+        self.slab.len()
+    }
+
+    /// The hits counted in entry `i` since the policy last looked: one
+    /// probe of the index, made only when the policy looks.
+    pub(crate) fn hits(&mut self, i: u32) -> &mut u8 {
+        let hash = self.slab[i as usize].hash;
+        self.index
+            .find_mut(hash, |entry| entry.slot == i)
+            .expect("every node's entry is indexed")
+            .hits()
+    }
+}
+
+impl<K, V> Index<usize> for Nodes<K, V> {
+    type Output = Node;
+
+    fn index(&self, i: usize) -> &Node {
+        &self.slab[i]
+    }
+}
+
+impl<K, V> IndexMut<usize> for Nodes<K, V> {
+    fn index_mut(&mut self, i: usize) -> &mut Node {
+        &mut self.slab[i]
+    }
+}

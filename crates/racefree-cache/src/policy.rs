@@ -58,7 +58,7 @@ pub(crate) mod sealed {
         fn set_capacity(&mut self, capacity: u64);
 
         /// Whether a hit only counts in its entry
-        /// ([`Node::touch`](crate::node::Node::touch)), for
+        /// ([`Entry::touch`](crate::node::Entry::touch)), for
         /// the policy to read when it next looks at the entry, and in
         /// [`on_hits`](Policy::on_hits); otherwise the store passes every
         /// hit to [`on_hit`](Policy::on_hit), in order. Counting hits in
@@ -69,7 +69,7 @@ pub(crate) mod sealed {
         /// A lookup found entry `i`. By default, as a lookup under the
         /// shared lock counts it.
         fn on_hit<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) {
-            let hits = nodes[i as usize].hits();
+            let hits = nodes.hits(i);
             *hits = hits.saturating_add(1);
             self.on_hits(1);
         }

@@ -1,13 +1,11 @@
-//! One shard's entries: a key index, a slab of entries, and the policy
-//! that decides which leave. Single-threaded; the cache locks it.
+//! One shard's entries: a key index holding keys and values, a slab of
+//! the policy's nodes, and the policy that decides which leave.
+//! Single-threaded; the cache locks it.
 
 use std::borrow::Borrow;
-use std::sync::atomic::AtomicU8;
-
-use hashbrown::HashTable;
 
 use crate::accesses::Access;
-use crate::node::{NIL, Node, Nodes};
+use crate::node::{Entry, NIL, Node, Nodes};
 use crate::policy::Policy;
 use crate::removal::RemovalCause;
 use crate::timers::{Life, NEVER, Timers};
@@ -17,9 +15,8 @@ use crate::timers::{Life, NEVER, Timers};
 pub(crate) type Removed<K, V> = Vec<(K, V, RemovalCause)>;
 
 /// What a reader's lookup found.
-pub(crate) enum Lookup<'a, V> {
-    /// The entry in this slot, and its value.
-    Found(u32, &'a V),
+pub(crate) enum Lookup<'a, K, V> {
+    Found(&'a Entry<K, V>),
     /// An entry past its deadline, which only a writer may remove.
     Expired,
     Absent,
@@ -27,8 +24,6 @@ pub(crate) enum Lookup<'a, V> {
 
 pub(crate) struct Store<K, V, P> {
     nodes: Nodes<K, V>,
-    /// Slab indices, hashed by their entry's hash; keys are stored once.
-    index: HashTable<u32>,
     policy: P,
     capacity: u64,
     /// Sum of the entries' weights. Invariant: at most `capacity` between
@@ -44,8 +39,7 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
     /// nanoseconds after their last use (or never, for [`NEVER`]).
     pub(crate) fn new(capacity: u64, idle: u64) -> Self {
         Self {
-            nodes: Nodes::new(),
-            index: HashTable::new(),
+            nodes: Nodes::default(),
             policy: P::with_capacity(capacity),
             capacity,
             weight: 0,
@@ -59,14 +53,14 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
     /// lock, so none of them checks deadlines.
     pub(crate) fn expire(&mut self, now: u64, removed: &mut Removed<K, V>) {
         while let Some(i) = self.timers.pop_due(now) {
-            if !self.nodes.contains(i as usize) {
+            if !self.nodes.slab.contains(i as usize) {
                 continue;
             }
             let deadline = self.timers.life(i).deadline;
             if deadline <= now {
                 self.policy.on_remove(&mut self.nodes, i);
-                let node = self.unindex(i);
-                removed.push((node.key, node.value, RemovalCause::Expired));
+                let (key, value) = self.unindex(i);
+                removed.push((key, value, RemovalCause::Expired));
             } else {
                 // Read since it was scheduled, or a stale timer of an entry
                 // that left, whose slot another entry took.
@@ -75,7 +69,7 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
         }
         if self.timers.is_bloated(self.nodes.len()) {
             self.timers
-                .rebuild(self.nodes.iter().map(|(i, _)| i as u32));
+                .rebuild(self.nodes.slab.iter().map(|(i, _)| i as u32));
         }
     }
 
@@ -84,15 +78,36 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
         live_until.min(now.saturating_add(self.idle))
     }
 
-    fn find<Q>(&self, hash: u64, key: &Q) -> Option<u32>
+    /// The index bucket holding `key`.
+    fn find<Q>(&self, hash: u64, key: &Q) -> Option<usize>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        let nodes = &self.nodes;
-        self.index
-            .find(hash, |&i| nodes[i as usize].key.borrow() == key)
-            .copied()
+        self.nodes
+            .index
+            .find_bucket_index(hash, |entry| entry.key.borrow() == key)
+    }
+
+    /// The entry in index bucket `bucket`, which holds one.
+    fn entry(&mut self, bucket: usize) -> &mut Entry<K, V> {
+        self.nodes
+            .index
+            .get_bucket_mut(bucket)
+            .expect("the bucket holds an entry")
+    }
+
+    /// Counts a hit on the entry in index bucket `bucket` for the policy.
+    fn hit(&mut self, bucket: usize) {
+        let entry = self.entry(bucket);
+        if P::LAZY_HITS {
+            let hits = entry.hits();
+            *hits = hits.saturating_add(1);
+            self.policy.on_hits(1);
+        } else {
+            let i = entry.slot;
+            self.policy.on_hit(&mut self.nodes, i);
+        }
     }
 
     /// Looks `key` up at `now`, tells the policy whether it was found, and
@@ -102,20 +117,17 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        match self.find(hash, key) {
-            Some(i) => {
-                self.policy.on_hit(&mut self.nodes, i);
-                if self.idle != NEVER {
-                    let deadline = self.deadline(self.timers.life(i).live_until, now);
-                    self.timers.extend(i, deadline);
-                }
-                Some(&self.nodes[i as usize].value)
-            }
-            None => {
-                self.policy.on_miss(hash);
-                None
-            }
+        let Some(bucket) = self.find(hash, key) else {
+            self.policy.on_miss(hash);
+            return None;
+        };
+        self.hit(bucket);
+        if self.idle != NEVER {
+            let i = self.entry(bucket).slot;
+            let deadline = self.deadline(self.timers.life(i).live_until, now);
+            self.timers.extend(i, deadline);
         }
+        Some(&self.entry(bucket).value)
     }
 
     /// Whether a lookup at `now` must take the exclusive lock: to remove
@@ -126,24 +138,20 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
 
     /// Looks `key` up at `now` without telling the policy; for readers
     /// that share the store.
-    pub(crate) fn lookup<Q>(&self, hash: u64, key: &Q, now: u64) -> Lookup<'_, V>
+    pub(crate) fn lookup<Q>(&self, hash: u64, key: &Q, now: u64) -> Lookup<'_, K, V>
     where
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        match self.find(hash, key) {
-            Some(i) if self.timers.life(i).deadline > now => {
-                Lookup::Found(i, &self.nodes[i as usize].value)
-            }
+        match self
+            .nodes
+            .index
+            .find(hash, |entry| entry.key.borrow() == key)
+        {
+            Some(entry) if self.timers.life(entry.slot).deadline > now => Lookup::Found(entry),
             Some(_) => Lookup::Expired,
             None => Lookup::Absent,
         }
-    }
-
-    /// Counts a hit on entry `i`, found by a reader under the shared lock,
-    /// in the entry, for a policy with [`Policy::LAZY_HITS`].
-    pub(crate) fn touch(&self, i: u32) {
-        self.nodes[i as usize].touch();
     }
 
     /// Tells the policy that readers counted `n` hits in their entries.
@@ -157,7 +165,10 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
     pub(crate) fn apply(&mut self, access: Access) {
         match access {
             Access::Hit(i) => {
-                debug_assert!(self.nodes.contains(i as usize), "a recorded entry left");
+                debug_assert!(
+                    self.nodes.slab.contains(i as usize),
+                    "a recorded entry left"
+                );
                 self.policy.on_hit(&mut self.nodes, i);
             }
             Access::Miss(hash) => self.policy.on_miss(hash),
@@ -180,24 +191,24 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
         removed: &mut Removed<K, V>,
     ) {
         let deadline = self.deadline(live_until, now);
-        if let Some(i) = self.find(hash, &key) {
-            let node = &mut self.nodes[i as usize];
-            let old_value = std::mem::replace(&mut node.value, value);
-            let old_key = std::mem::replace(&mut node.key, key);
+        let life = Life {
+            deadline,
+            live_until,
+        };
+        if let Some(bucket) = self.find(hash, &key) {
+            let entry = self.entry(bucket);
+            let old_value = std::mem::replace(&mut entry.value, value);
+            let old_key = std::mem::replace(&mut entry.key, key);
+            let i = entry.slot;
             removed.push((old_key, old_value, RemovalCause::Replaced));
-            let same_weight = node.weight == weight;
-            self.timers.renew(
-                i,
-                Life {
-                    deadline,
-                    live_until,
-                },
-            );
-            if same_weight {
-                self.policy.on_hit(&mut self.nodes, i);
+            self.timers.renew(i, life);
+            if self.nodes[i as usize].weight == weight {
+                self.hit(bucket);
             } else {
-                // Queues keep their weight totals: relink at the new weight.
+                // Queues keep their weight totals: relink at the new weight,
+                // as a new entry.
                 self.policy.on_remove(&mut self.nodes, i);
+                *self.entry(bucket).hits() = 0;
                 self.weight = self.weight - self.nodes[i as usize].weight + weight;
                 self.nodes[i as usize].weight = weight;
                 self.policy.on_insert(&mut self.nodes, i);
@@ -206,35 +217,27 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
             removed.push((key, value, RemovalCause::Size));
             return;
         } else {
+            let Nodes { slab, index } = &mut self.nodes;
             if self.weight + weight > self.capacity {
                 // An eviction follows and frees a slot: grow the slab by
                 // one, not by doubling, or a full store holds twice the
                 // slots it uses.
-                self.nodes.reserve_exact(1);
+                slab.reserve_exact(1);
             }
-            let i = self.nodes.insert(Node {
-                key,
-                value,
+            let i = slab.insert(Node {
                 hash,
                 weight,
                 prev: NIL,
                 next: NIL,
                 queue: 0,
-                hits: AtomicU8::new(0),
             });
             let i = u32::try_from(i).expect("a shard holds fewer than 2^32 entries");
-            let nodes = &self.nodes;
-            self.index
-                .insert_unique(hash, i, |&j| nodes[j as usize].hash);
+            index.insert_unique(hash, Entry::new(key, value, i), |entry| {
+                slab[entry.slot as usize].hash
+            });
             self.weight += weight;
             self.policy.on_insert(&mut self.nodes, i);
-            self.timers.start(
-                i,
-                Life {
-                    deadline,
-                    live_until,
-                },
-            );
+            self.timers.start(i, life);
         }
         self.evict_overflow(removed);
     }
@@ -245,28 +248,25 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
                 .policy
                 .evict(&mut self.nodes)
                 .expect("a store over capacity holds an entry");
-            let node = self.unindex(victim);
-            removed.push((node.key, node.value, RemovalCause::Size));
+            let (key, value) = self.unindex(victim);
+            removed.push((key, value, RemovalCause::Size));
         }
     }
 
     /// Takes entry `i`, already unlinked by the policy, out of the store.
-    fn unindex(&mut self, i: u32) -> Node<K, V> {
-        let hash = self.nodes[i as usize].hash;
-        self.index
-            .find_entry(hash, |&j| j == i)
+    fn unindex(&mut self, i: u32) -> (K, V) {
+        let Nodes { slab, index } = &mut self.nodes;
+        let (entry, _) = index
+            .find_entry(slab[i as usize].hash, |entry| entry.slot == i)
             .unwrap_or_else(|_| unreachable!("every entry is indexed"))
             .remove();
-        let node = self.nodes.remove(i as usize);
-        self.weight -= node.weight;
-        if self.index.capacity() > 4 * self.index.len().max(16) {
-            let nodes = &self.nodes;
-            self.index
-                .shrink_to(self.index.len(), |&j| nodes[j as usize].hash);
-            self.nodes.shrink_to_fit();
-            self.timers.truncate(self.nodes.capacity());
+        self.weight -= slab.remove(i as usize).weight;
+        if index.capacity() > 4 * index.len().max(16) {
+            index.shrink_to(index.len(), |entry| slab[entry.slot as usize].hash);
+            slab.shrink_to_fit();
+            self.timers.truncate(slab.capacity());
         }
-        node
+        (entry.key, entry.value)
     }
 
     /// Removes `key`; returns its entry.
@@ -275,10 +275,10 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        let i = self.find(hash, key)?;
+        let bucket = self.find(hash, key)?;
+        let i = self.entry(bucket).slot;
         self.policy.on_remove(&mut self.nodes, i);
-        let node = self.unindex(i);
-        Some((node.key, node.value))
+        Some(self.unindex(i))
     }
 
     /// Removes every entry for which `keep` returns false.
@@ -289,14 +289,15 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
     ) {
         let doomed: Vec<u32> = self
             .nodes
+            .index
             .iter()
-            .filter(|(_, node)| !keep(&node.key, &node.value))
-            .map(|(i, _)| i as u32)
+            .filter(|entry| !keep(&entry.key, &entry.value))
+            .map(|entry| entry.slot)
             .collect();
         for i in doomed {
             self.policy.on_remove(&mut self.nodes, i);
-            let node = self.unindex(i);
-            removed.push((node.key, node.value, RemovalCause::Explicit));
+            let (key, value) = self.unindex(i);
+            removed.push((key, value, RemovalCause::Explicit));
         }
     }
 
@@ -304,12 +305,12 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
     pub(crate) fn clear(&mut self, removed: &mut Removed<K, V>) {
         self.policy.clear();
         self.timers.clear();
-        self.index = HashTable::new();
         self.weight = 0;
         removed.extend(
             std::mem::take(&mut self.nodes)
+                .index
                 .into_iter()
-                .map(|(_, n)| (n.key, n.value, RemovalCause::Explicit)),
+                .map(|entry| (entry.key, entry.value, RemovalCause::Explicit)),
         );
     }
 
@@ -320,7 +321,10 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        self.nodes.iter().map(|(_, node)| (&node.key, &node.value))
+        self.nodes
+            .index
+            .iter()
+            .map(|entry| (&entry.key, &entry.value))
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -348,9 +352,9 @@ mod tests {
         }
         assert_eq!(store.len(), 64);
         assert!(
-            store.nodes.capacity() <= 65,
+            store.nodes.slab.capacity() <= 65,
             "{} slots",
-            store.nodes.capacity()
+            store.nodes.slab.capacity()
         );
         assert_eq!(store.policy.sketch_entries(), 64);
     }

@@ -72,7 +72,6 @@ impl sealed::Policy for S3Fifo {
     }
 
     fn on_insert<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) {
-        *nodes[i as usize].hits() = 0;
         // A ghost hit leaves its record: the ghost FIFO ages it out.
         if self.ghost_counts.contains_key(&nodes[i as usize].hash) {
             self.main.push_head(nodes, i, MAIN);
@@ -93,8 +92,7 @@ impl sealed::Policy for S3Fifo {
             let from_small = self.small.weight > self.small_target || self.main.tail().is_none();
             if let Some(t) = self.small.tail().filter(|_| from_small) {
                 self.small.unlink(nodes, t);
-                if *nodes[t as usize].hits() > 1 {
-                    *nodes[t as usize].hits() = 0;
+                if std::mem::take(nodes.hits(t)) > 1 {
                     self.main.push_head(nodes, t, MAIN);
                     continue;
                 }
@@ -103,7 +101,7 @@ impl sealed::Policy for S3Fifo {
                 return Some(t);
             }
             let t = self.main.tail()?;
-            let hits = nodes[t as usize].hits();
+            let hits = nodes.hits(t);
             if *hits > 0 {
                 // The paper's 2-bit counter: hits beyond 3 do not count.
                 *hits = (*hits).min(3) - 1;

@@ -29,7 +29,6 @@ impl sealed::Policy for Sieve {
     fn set_capacity(&mut self, _: u64) {}
 
     fn on_insert<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) {
-        *nodes[i as usize].hits() = 0;
         self.queue.push_head(nodes, i, 0);
     }
 
@@ -42,8 +41,7 @@ impl sealed::Policy for Sieve {
 
     fn evict<K, V>(&mut self, nodes: &mut Nodes<K, V>) -> Option<u32> {
         let mut at = self.hand.or(self.queue.tail())?;
-        while *nodes[at as usize].hits() != 0 {
-            *nodes[at as usize].hits() = 0;
+        while std::mem::take(nodes.hits(at)) != 0 {
             at = Queue::newer(nodes, at).or(self.queue.tail())?;
         }
         self.hand = Queue::newer(nodes, at);

@@ -139,9 +139,8 @@ impl TinyLfu {
     /// Adds entry `i`'s hits since the policy last looked at it to the
     /// sketch; whether it had any.
     fn settle<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) -> bool {
-        let node = &mut nodes[i as usize];
-        let hits = std::mem::take(node.hits());
-        self.sketch.add(node.hash, hits);
+        let hits = std::mem::take(nodes.hits(i));
+        self.sketch.add(nodes[i as usize].hash, hits);
         hits > 0
     }
 
