@@ -9,8 +9,8 @@
 //! Every policy but [`Lru`] only counts a hit in the entry it found: a
 //! lookup then takes the shard's lock shared and leaves the policy alone,
 //! and the policy reads the count when it next looks at the entry (as
-//! eviction scans its queues). [`Lru`] must move every entry it finds, so its hits
-//! are recorded and applied in order under the exclusive lock.
+//! eviction scans its queues). [`Lru`] must move every entry it finds, so
+//! its hits are recorded and applied in order under the exclusive lock.
 //!
 //! | policy | on a hit | on eviction | from |
 //! |---|---|---|---|
@@ -66,8 +66,10 @@ pub(crate) mod sealed {
         /// policy alone.
         const LAZY_HITS: bool = true;
 
-        /// A lookup found entry `i`. By default, as a lookup under the
-        /// shared lock counts it.
+        /// A lookup found entry `i`. Policies without
+        /// [`LAZY_HITS`](Policy::LAZY_HITS) must override it; by default it
+        /// counts the hit as a lookup under the shared lock does (the
+        /// store, which has the entry at hand, counts in it directly).
         fn on_hit<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) {
             let hits = nodes.hits(i);
             *hits = hits.saturating_add(1);

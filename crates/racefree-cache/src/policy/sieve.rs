@@ -8,8 +8,8 @@ use crate::queue::Queue;
 /// SIEVE: a FIFO queue and a hand. A hit only counts in the entry (the
 /// paper's visited bit is a count above 0); eviction moves the hand from
 /// the tail towards the head, clearing counts, and evicts the first entry
-/// that was not visited. Survivors keep
-/// their place, so new entries are judged quickly.
+/// that was not visited. Survivors keep their place, so new entries are
+/// judged quickly.
 #[derive(Debug, Default)]
 pub struct Sieve {
     queue: Queue,

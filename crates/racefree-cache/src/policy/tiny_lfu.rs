@@ -60,9 +60,9 @@ pub struct TinyLfu {
 /// points of hit ratio there. And its first step is down, against the
 /// 1 % floor, where Caffeine's is up: a first step up on stationary keys
 /// was never undone (no later change stood out from the noise), and the
-/// window stayed at 4 to 10 %, which cost Zipf 0.8 0.3 points (32.70 to
-/// 32.75 % against 33.00 to 33.02 in three runs each). A workload whose
-/// hit ratio falls still turns it upward.
+/// window stayed at 4 to 10 %, which cost Zipf 0.8 0.3 points (32.61 to
+/// 32.75 % in seven runs, against 32.96 to 33.07 in nine). A workload
+/// whose hit ratio falls still turns it upward.
 #[derive(Debug)]
 struct Climber {
     /// The window's share of the capacity.
