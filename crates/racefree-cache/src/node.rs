@@ -11,6 +11,17 @@ use slab::Slab;
 /// "No entry": the end of a queue.
 pub(crate) const NIL: u32 = u32::MAX;
 
+/// Where an entry's hit count stops. Once it is there, a hit only reads
+/// the entry's cache line, so the line of a hot entry stays shared
+/// between the cores that read it instead of moving to each writer in
+/// turn. In three alternating rounds of racefree-bench's cache throughput,
+/// hits on 2 and 8 threads ran 0.72 to 1.34 times quick_cache's speed with
+/// a count that ran to 255, and 1.17 to 1.91 times stopping at 15. No
+/// policy needs more: S3-FIFO counts to 3, SIEVE to 1, and W-TinyLFU adds
+/// at most this many hits to the sketch per look, which measured level
+/// with 255 on every hit-ratio row.
+pub(crate) const MAX_HITS: u8 = 15;
+
 /// One cached entry's place in the policy's queues.
 #[derive(Debug)]
 pub struct Node {
@@ -34,7 +45,7 @@ pub(crate) struct Entry<K, V> {
     pub(crate) value: V,
     /// The entry's [`Node`] in the slab.
     pub(crate) slot: u32,
-    /// Hits since the policy last looked at the entry, saturating. Lookups
+    /// Hits since the policy last looked at the entry, up to [`MAX_HITS`]. Lookups
     /// under the shard's shared lock bump it ([`Entry::touch`]); the policy
     /// reads and resets it under the exclusive lock ([`Nodes::hits`]).
     hits: AtomicU8,
@@ -50,14 +61,21 @@ impl<K, V> Entry<K, V> {
         }
     }
 
-    /// Counts a hit. A load and a store, not a locked read-modify-write:
-    /// two lookups of one key at the same moment may count once, which
-    /// only makes the entry look a little less wanted.
+    /// Counts a hit under the shared lock. A load and a store, not a
+    /// locked read-modify-write: two lookups of one key at the same moment
+    /// may count once, which only makes the entry look a little less
+    /// wanted.
     pub(crate) fn touch(&self) {
         let hits = self.hits.load(Relaxed);
-        if hits < u8::MAX {
+        if hits < MAX_HITS {
             self.hits.store(hits + 1, Relaxed);
         }
+    }
+
+    /// Counts a hit under the exclusive lock.
+    pub(crate) fn count_hit(&mut self) {
+        let hits = self.hits();
+        *hits = (*hits + 1).min(MAX_HITS);
     }
 
     /// The hits counted since the policy last looked, under the exclusive
@@ -93,14 +111,18 @@ impl<K, V> Nodes<K, V> {
         self.slab.len()
     }
 
-    /// The hits counted in entry `i` since the policy last looked: one
-    /// probe of the index, made only when the policy looks.
-    pub(crate) fn hits(&mut self, i: u32) -> &mut u8 {
+    /// Entry `i` in the index: one probe, made only when the policy looks
+    /// at the entry.
+    pub(crate) fn entry(&mut self, i: u32) -> &mut Entry<K, V> {
         let hash = self.slab[i as usize].hash;
         self.index
             .find_mut(hash, |entry| entry.slot == i)
             .expect("every node's entry is indexed")
-            .hits()
+    }
+
+    /// The hits counted in entry `i` since the policy last looked.
+    pub(crate) fn hits(&mut self, i: u32) -> &mut u8 {
+        self.entry(i).hits()
     }
 }
 
@@ -115,5 +137,25 @@ impl<K, V> Index<usize> for Nodes<K, V> {
 impl<K, V> IndexMut<usize> for Nodes<K, V> {
     fn index_mut(&mut self, i: usize) -> &mut Node {
         &mut self.slab[i]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A hot entry's count must stop, or every hit writes its line.
+    #[test]
+    fn hit_counts_stop_at_their_maximum() {
+        let mut entry = Entry::new(1u64, 1u64, 0);
+        for n in 1..=100 {
+            entry.touch();
+            assert_eq!(*entry.hits(), n.min(MAX_HITS));
+        }
+        *entry.hits() = 0;
+        for n in 1..=100 {
+            entry.count_hit();
+            assert_eq!(*entry.hits(), n.min(MAX_HITS));
+        }
     }
 }

@@ -71,8 +71,7 @@ pub(crate) mod sealed {
         /// counts the hit as a lookup under the shared lock does (the
         /// store, which has the entry at hand, counts in it directly).
         fn on_hit<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) {
-            let hits = nodes.hits(i);
-            *hits = hits.saturating_add(1);
+            nodes.entry(i).count_hit();
             self.on_hits(1);
         }
 

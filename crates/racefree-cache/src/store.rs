@@ -101,8 +101,7 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
     fn hit(&mut self, bucket: usize) {
         let entry = self.entry(bucket);
         if P::LAZY_HITS {
-            let hits = entry.hits();
-            *hits = hits.saturating_add(1);
+            entry.count_hit();
             self.policy.on_hits(1);
         } else {
             let i = entry.slot;
