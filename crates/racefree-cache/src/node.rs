@@ -45,9 +45,10 @@ pub(crate) struct Entry<K, V> {
     pub(crate) value: V,
     /// The entry's [`Node`] in the slab.
     pub(crate) slot: u32,
-    /// Hits since the policy last looked at the entry, up to [`MAX_HITS`]. Lookups
-    /// under the shard's shared lock bump it ([`Entry::touch`]); the policy
-    /// reads and resets it under the exclusive lock ([`Nodes::hits`]).
+    /// Hits since the policy last looked at the entry, up to [`MAX_HITS`].
+    /// Lookups under the shard's shared lock bump it ([`Entry::touch`]);
+    /// the policy reads and resets it under the exclusive lock
+    /// ([`Nodes::hits`]).
     hits: AtomicU8,
 }
 
