@@ -112,18 +112,14 @@ impl<K, V> Nodes<K, V> {
         self.slab.len()
     }
 
-    /// Entry `i` in the index: one probe, made only when the policy looks
-    /// at the entry.
-    pub(crate) fn entry(&mut self, i: u32) -> &mut Entry<K, V> {
+    /// The hits counted in entry `i` since the policy last looked: one
+    /// probe of the index, made only when the policy looks at the entry.
+    pub(crate) fn hits(&mut self, i: u32) -> &mut u8 {
         let hash = self.slab[i as usize].hash;
         self.index
             .find_mut(hash, |entry| entry.slot == i)
             .expect("every node's entry is indexed")
-    }
-
-    /// The hits counted in entry `i` since the policy last looked.
-    pub(crate) fn hits(&mut self, i: u32) -> &mut u8 {
-        self.entry(i).hits()
+            .hits()
     }
 }
 

@@ -66,13 +66,11 @@ pub(crate) mod sealed {
         /// policy alone.
         const LAZY_HITS: bool = true;
 
-        /// A lookup found entry `i`. Policies without
-        /// [`LAZY_HITS`](Policy::LAZY_HITS) must override it; by default it
-        /// counts the hit as a lookup under the shared lock does (the
-        /// store, which has the entry at hand, counts in it directly).
-        fn on_hit<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32) {
-            nodes.entry(i).count_hit();
-            self.on_hits(1);
+        /// A lookup found entry `i`. Called only for policies without
+        /// [`LAZY_HITS`](Policy::LAZY_HITS), which must override it: the
+        /// store counts the others' hits in their entries itself.
+        fn on_hit<K, V>(&mut self, _nodes: &mut Nodes<K, V>, _i: u32) {
+            unreachable!("{} counts hits in its entries", Self::NAME);
         }
 
         /// `n` more lookups found entries, each counted in its entry. Only

@@ -46,7 +46,7 @@ impl Counters {
     }
 
     pub(crate) fn add_to(&self, stats: &mut CacheStats) {
-        stats.hits += self.hits.load(Relaxed) + self.shared_hits.load(Relaxed);
+        stats.hits += self.hits.load(Relaxed) + self.shared_hits();
         stats.misses += self.misses.load(Relaxed);
         stats.insertions += self.insertions.load(Relaxed);
         stats.evictions += self.evictions.load(Relaxed);
