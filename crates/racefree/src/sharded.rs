@@ -70,10 +70,35 @@ use crate::locked_table::LockedTable;
 /// Intel machine, an earlier run gave 0.9 to 1.3 times on exchange and
 /// rapid-grow.
 ///
-/// Past a few cores the read lock is also what limits the map: readers of a
-/// shard write its lock's line, which then moves between their cores.
-/// Uniform keys spread over up to 1024 shards rarely meet; a few hot keys
-/// read from every core do.
+/// # Past two cores
+///
+/// What grows with the machine:
+/// - **Shards.** Sixteen per core, up to 1024. Two threads calling on
+///   random keys pick the same shard once in as many calls as there are
+///   shards.
+/// - **No line that every call writes.** Besides its key's buckets, a
+///   call writes only its shard's line: the lock, the table's header and
+///   the length, kept together.
+///   [`len`](crate::ConcurrentMap::len) adds up the per-shard lengths
+///   rather than keeping one shared counter, and the prefetch hint is on a
+///   line that only table moves write.
+/// - **Growth stays in its shard.** A shard grows a few buckets per insert
+///   under its own lock, so a growing shard slows only its own callers.
+///
+/// What would limit it:
+/// - **Reads write their shard's lock line.** Readers of one shard on
+///   many cores pass that line between them. Uniform keys over up to 1024
+///   shards rarely meet, but a few hot keys read from every core do: each
+///   read of such a key waits for the line to come to its core, so those
+///   reads take turns instead of running in parallel. (racefree's
+///   [`ReadMostlyMap`](crate::ReadMostlyMap) reads without writing any
+///   shared line.) The two ways to read without the lock that were
+///   measured here lost on 2 cores (see above).
+/// - **A preempted writer stalls its shard.** A thread descheduled while
+///   it holds a shard's write lock holds up that shard's other callers
+///   until it runs again. More shards make that rarer, not impossible.
+/// - **Whole-map calls visit every shard.** `for_each`, `retain`, `clear`
+///   and `len` take time in proportion to the shard count.
 ///
 /// # Consistency
 ///
