@@ -63,8 +63,8 @@ use crate::locked_table::LockedTable;
 /// throughput over dashmap's rose from 0.88–0.95 to 1.10–1.26 on
 /// exchange, from 0.90–1.07 to 1.14–1.41 on rapid-grow and from
 /// 1.08–1.30 to 1.31–1.63 on read-heavy. On WORKLOADS.md's trio at 2^21
-/// (BENCHMARKS.md, three runs on a 2-core AMD machine), the map ran 1.4
-/// to 1.7 times the best of dashmap, papaya and scc on read-heavy at 1,
+/// (BENCHMARKS.md, three runs on a 2-core AMD machine), the map ran 1.35
+/// to 1.75 times the best of dashmap, papaya and scc on read-heavy at 1,
 /// 2 and 8 threads, and 1.15 to 1.65 times on exchange and rapid-grow at 2
 /// and 8. At 1 thread those two were 1.1 to 1.35 times dashmap. On an
 /// Intel machine, an earlier run gave 0.9 to 1.3 times on exchange and
