@@ -112,14 +112,26 @@ impl<K, V> Nodes<K, V> {
         self.slab.len()
     }
 
+    /// The index bucket holding entry `i`: one probe, by its node's hash.
+    pub(crate) fn bucket(&self, i: u32) -> usize {
+        let hash = self.slab[i as usize].hash;
+        self.index
+            .find_bucket_index(hash, |entry| entry.slot == i)
+            .expect("every node's entry is indexed")
+    }
+
+    /// The entry in index bucket `bucket`, which holds one.
+    pub(crate) fn entry(&mut self, bucket: usize) -> &mut Entry<K, V> {
+        self.index
+            .get_bucket_mut(bucket)
+            .expect("the bucket holds an entry")
+    }
+
     /// The hits counted in entry `i` since the policy last looked: one
     /// probe of the index, made only when the policy looks at the entry.
     pub(crate) fn hits(&mut self, i: u32) -> &mut u8 {
-        let hash = self.slab[i as usize].hash;
-        self.index
-            .find_mut(hash, |entry| entry.slot == i)
-            .expect("every node's entry is indexed")
-            .hits()
+        let bucket = self.bucket(i);
+        self.entry(bucket).hits()
     }
 }
 

@@ -66,7 +66,7 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
             let deadline = self.timers.life(i).deadline;
             if deadline <= now {
                 self.policy.on_remove(&mut self.nodes, i);
-                let (key, value) = self.unindex(i);
+                let (key, value) = self.unindex(self.nodes.bucket(i));
                 removed.push((key, value, RemovalCause::Expired));
             } else {
                 // Read since it was scheduled, or a stale timer of an entry
@@ -96,17 +96,9 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
             .find_bucket_index(hash, |entry| entry.key.borrow() == key)
     }
 
-    /// The entry in index bucket `bucket`, which holds one.
-    fn entry(&mut self, bucket: usize) -> &mut Entry<K, V> {
-        self.nodes
-            .index
-            .get_bucket_mut(bucket)
-            .expect("the bucket holds an entry")
-    }
-
     /// Counts a hit on the entry in index bucket `bucket` for the policy.
     fn hit(&mut self, bucket: usize) {
-        let entry = self.entry(bucket);
+        let entry = self.nodes.entry(bucket);
         if P::LAZY_HITS {
             entry.count_hit();
             self.policy.on_hits(1);
@@ -129,11 +121,11 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
         };
         self.hit(bucket);
         if self.idle != NEVER {
-            let i = self.entry(bucket).slot;
+            let i = self.nodes.entry(bucket).slot;
             let deadline = self.deadline(self.timers.life(i).live_until, now);
             self.timers.extend(i, deadline);
         }
-        Some(&self.entry(bucket).value)
+        Some(&self.nodes.entry(bucket).value)
     }
 
     /// Whether a lookup at `now` must take the exclusive lock: to remove
@@ -204,7 +196,7 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
         let unit_weights = self.unit_weights && weight == 1;
         self.unit_weights = unit_weights;
         if let Some(bucket) = self.find(hash, &key) {
-            let entry = self.entry(bucket);
+            let entry = self.nodes.entry(bucket);
             let old_value = std::mem::replace(&mut entry.value, value);
             let old_key = std::mem::replace(&mut entry.key, key);
             let i = entry.slot;
@@ -216,7 +208,7 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
                 // Queues keep their weight totals: relink at the new weight,
                 // as a new entry.
                 self.policy.on_remove(&mut self.nodes, i);
-                *self.entry(bucket).hits() = 0;
+                *self.nodes.entry(bucket).hits() = 0;
                 self.weight = self.weight - self.nodes[i as usize].weight + weight;
                 self.nodes[i as usize].weight = weight;
                 self.policy.on_insert(&mut self.nodes, i);
@@ -256,19 +248,20 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
                 .policy
                 .evict(&mut self.nodes)
                 .expect("a store over capacity holds an entry");
-            let (key, value) = self.unindex(victim);
+            let (key, value) = self.unindex(self.nodes.bucket(victim));
             removed.push((key, value, RemovalCause::Size));
         }
     }
 
-    /// Takes entry `i`, already unlinked by the policy, out of the store.
-    fn unindex(&mut self, i: u32) -> (K, V) {
+    /// Takes the entry in index bucket `bucket`, already unlinked by the
+    /// policy, out of the store.
+    fn unindex(&mut self, bucket: usize) -> (K, V) {
         let Nodes { slab, index } = &mut self.nodes;
-        let (entry, _) = index
-            .find_entry(slab[i as usize].hash, |entry| entry.slot == i)
-            .unwrap_or_else(|_| unreachable!("every entry is indexed"))
-            .remove();
-        self.weight -= slab.remove(i as usize).weight;
+        let (entry, _) = match index.get_bucket_entry(bucket) {
+            Ok(entry) => entry.remove(),
+            Err(_) => unreachable!("the bucket holds an entry"),
+        };
+        self.weight -= slab.remove(entry.slot as usize).weight;
         if index.capacity() > 4 * index.len().max(16) {
             index.shrink_to(index.len(), |entry| slab[entry.slot as usize].hash);
             slab.shrink_to_fit();
@@ -284,9 +277,9 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
         Q: Eq + ?Sized,
     {
         let bucket = self.find(hash, key)?;
-        let i = self.entry(bucket).slot;
+        let i = self.nodes.entry(bucket).slot;
         self.policy.on_remove(&mut self.nodes, i);
-        Some(self.unindex(i))
+        Some(self.unindex(bucket))
     }
 
     /// Removes every entry for which `keep` returns false.
@@ -304,7 +297,7 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
             .collect();
         for i in doomed {
             self.policy.on_remove(&mut self.nodes, i);
-            let (key, value) = self.unindex(i);
+            let (key, value) = self.unindex(self.nodes.bucket(i));
             removed.push((key, value, RemovalCause::Explicit));
         }
     }
