@@ -20,7 +20,7 @@ use crate::flight::Flight;
 use crate::policy::{DefaultPolicy, Policy};
 use crate::reentry;
 use crate::removal::RemovalCause;
-use crate::stats::{CacheStats, Counters};
+use crate::stats::{CacheStats, Counters, ReaderHits};
 use crate::store::{Lookup, Removed, Store};
 
 mod loading;
@@ -73,6 +73,8 @@ pub struct Cache<K, V, P = DefaultPolicy, S = DefaultHashBuilder> {
     expiry: Expiry<K, V>,
     /// The total capacity, split over the shards.
     capacity: AtomicU64,
+    /// Hits found under a shared lock, for [`stats`](Self::stats).
+    reader_hits: ReaderHits,
 }
 
 struct Shard<K, V, P> {
@@ -188,6 +190,7 @@ where
             listener,
             expiry,
             capacity: AtomicU64::new(capacity),
+            reader_hits: ReaderHits::default(),
         }
     }
 
@@ -268,9 +271,9 @@ where
     /// entries. The caller holds the shard's write lock.
     fn drain(shard: &Shard<K, V, P>, state: &mut State<K, V, P>) {
         let shared_hits = shard.counters.shared_hits();
-        state
-            .store
-            .on_hits(shared_hits - std::mem::replace(&mut state.shared_hits_told, shared_hits));
+        state.store.on_hits(
+            shared_hits.saturating_sub(std::mem::replace(&mut state.shared_hits_told, shared_hits)),
+        );
         for access in shard.accesses.drain() {
             match access {
                 Access::Hit(_) => shard.counters.hit(),
@@ -306,6 +309,7 @@ where
             Lookup::Found(entry) if P::LAZY_HITS => {
                 entry.touch();
                 shard.counters.shared_hit();
+                self.reader_hits.count();
                 return Some(Some(entry.value.clone()));
             }
             Lookup::Found(entry) => (Some(entry.value.clone()), Access::Hit(entry.slot)),
@@ -571,6 +575,7 @@ where
             stats.hits += hits;
             stats.misses += misses;
         }
+        self.reader_hits.add_to(&mut stats);
         stats
     }
 

@@ -2,13 +2,18 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use crossbeam_utils::CachePadded;
+use thread_local::ThreadLocal;
+
 /// A shard's counters. Written only under the shard's exclusive lock, so
-/// a plain load and store suffice, except `shared_hits`; read without the
-/// lock by [`Cache::stats`](crate::Cache::stats).
+/// a plain load and store suffice (`shared_hits` aside, see there); read
+/// without the lock by [`Cache::stats`](crate::Cache::stats).
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     hits: AtomicU64,
-    /// Hits found under the shared lock, which many readers count at once.
+    /// Hits found under the shared lock, for the policy alone: readers
+    /// bump it with a plain load and store, so two at once may count one
+    /// hit (see [`ReaderHits`] for the exact count).
     shared_hits: AtomicU64,
     misses: AtomicU64,
     insertions: AtomicU64,
@@ -25,10 +30,16 @@ impl Counters {
     pub(crate) fn hit(&self) {
         bump(&self.hits, 1);
     }
-    /// Counts a hit found under the shard's shared lock.
+    /// Counts a hit found under the shard's shared lock, for the policy.
+    /// An atomic add here, with the exact count it kept, cost about 4 ns
+    /// of a 27 ns hit on one thread; a count lost to a concurrent reader
+    /// only nudges the policy's estimate of the hit ratio.
+    #[inline]
     pub(crate) fn shared_hit(&self) {
-        self.shared_hits.fetch_add(1, Relaxed);
+        bump(&self.shared_hits, 1);
     }
+    /// The policy's count of shared hits. It can step back when readers
+    /// race (one stores a count another had already passed).
     pub(crate) fn shared_hits(&self) -> u64 {
         self.shared_hits.load(Relaxed)
     }
@@ -46,11 +57,32 @@ impl Counters {
     }
 
     pub(crate) fn add_to(&self, stats: &mut CacheStats) {
-        stats.hits += self.hits.load(Relaxed) + self.shared_hits();
+        stats.hits += self.hits.load(Relaxed);
         stats.misses += self.misses.load(Relaxed);
         stats.insertions += self.insertions.load(Relaxed);
         stats.evictions += self.evictions.load(Relaxed);
         stats.expirations += self.expirations.load(Relaxed);
+    }
+}
+
+/// Hits found under a shard's shared lock, counted exactly: each thread
+/// counts in a cell of its own with a plain load and store, and
+/// [`Cache::stats`](crate::Cache::stats) adds the cells up. A cell outlives
+/// its thread, so no count is lost when a thread ends.
+///
+/// `thread_local` gives each thread its cell for this cache; each cell is
+/// padded to its own cache line so that threads do not slow each other.
+#[derive(Debug, Default)]
+pub(crate) struct ReaderHits(ThreadLocal<CachePadded<AtomicU64>>);
+
+impl ReaderHits {
+    #[inline]
+    pub(crate) fn count(&self) {
+        bump(self.0.get_or_default(), 1);
+    }
+
+    pub(crate) fn add_to(&self, stats: &mut CacheStats) {
+        stats.hits += self.0.iter().map(|hits| hits.load(Relaxed)).sum::<u64>();
     }
 }
 

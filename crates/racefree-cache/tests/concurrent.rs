@@ -352,9 +352,10 @@ fn shrinking_the_capacity_evicts_at_once() {
     assert!(format!("{cache:?}").contains("capacity: 10"));
 }
 
-/// Under the shared lock, hits are counted at once and misses when they
-/// are applied to the policy (or at once when the record is full); none is
-/// lost or counted twice.
+/// Under the shared lock, hits are counted at once (each thread in a cell
+/// of its own, which outlives the thread) and misses when they are applied
+/// to the policy (or at once when the record is full); none is lost or
+/// counted twice.
 #[test]
 fn every_lookup_is_counted_once() {
     let cache: Cache<u32, u32> = Cache::new(1000);
