@@ -11,8 +11,11 @@ use crate::removal::RemovalCause;
 use crate::timers::{Life, NEVER, Timers};
 
 /// Entries that left a store, handed to the eviction listener once the
-/// shard's lock is released.
-pub(crate) type Removed<K, V> = Vec<(K, V, RemovalCause)>;
+/// shard's lock is released. A call removes one or two entries at most,
+/// unless it expires, clears or shrinks, and those fit in place: a heap
+/// vector cost an allocation and a free on every replacing or evicting
+/// insert.
+pub(crate) type Removed<K, V> = smallvec::SmallVec<[(K, V, RemovalCause); 2]>;
 
 /// What a reader's lookup found.
 pub(crate) enum Lookup<'a, K, V> {
