@@ -75,17 +75,21 @@
 //! index is half full, as here (hashbrown's tables are powers of two, at
 //! most 7/8 full). Once any entry can expire, each entry's two deadlines
 //! (16 bytes) and a timer (16) are added. Larger keys and values add
-//! their own size (and their heap memory, if any) to the bucket.
+//! their own size (and their heap memory, if any) to the bucket. Each
+//! thread that has hit the cache adds a 128-byte count (a cache line of
+//! its own) for the stats.
 //!
 //! # Speed
 //!
 //! A hit takes the shard's lock shared, finds its entry in one index
-//! bucket, counts in it and in the shard's hit counter, and clones the
-//! value: about the work of quick_cache's hit. The entry's count stops at
-//! 15, so a hot entry's line is only read, and stays shared between
-//! cores: on two 2-core machines, one Intel and one AMD, hits on 2 and 8
-//! threads ran 1.1 to 2.2 times quick_cache's speed (0.6 to 1.2 on one
-//! thread). Under W-TinyLFU the
+//! bucket, counts in it, in the shard's count for the policy and in the
+//! calling thread's own count for [`Cache::stats`] (plain loads and
+//! stores: the lock's are the hit's only atomic read-modify-writes), and
+//! clones the value: about the work of quick_cache's hit. The entry's
+//! count stops at 15, so a hot entry's line is only read, and stays shared
+//! between cores: on three 2-core machines, two Intel and one AMD, hits on
+//! 2 and 8 threads ran 1.0 to 2.2 times quick_cache's speed (0.6 to 1.2 on
+//! one thread). Under W-TinyLFU the
 //! frequency sketch and the queues learn of a hit only when eviction next
 //! looks at the entry. A miss costs more: W-TinyLFU counts it in the
 //! sketch, and the insert that usually follows weighs the newcomer against

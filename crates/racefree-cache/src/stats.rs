@@ -43,6 +43,11 @@ impl Counters {
     pub(crate) fn shared_hits(&self) -> u64 {
         self.shared_hits.load(Relaxed)
     }
+    /// What a reader that lost a race leaves behind.
+    #[cfg(test)]
+    pub(crate) fn step_shared_hits_back_to(&self, n: u64) {
+        self.shared_hits.store(n, Relaxed);
+    }
     pub(crate) fn miss(&self) {
         bump(&self.misses, 1);
     }

@@ -11,10 +11,10 @@ use crate::removal::RemovalCause;
 use crate::timers::{Life, NEVER, Timers};
 
 /// Entries that left a store, handed to the eviction listener once the
-/// shard's lock is released. A call removes one or two entries at most,
-/// unless it expires, clears or shrinks, and those fit in place: a heap
-/// vector cost an allocation and a free on every replacing or evicting
-/// insert.
+/// shard's lock is released. Most calls remove one or two (a replaced
+/// value, an evicted entry), which fit in place; more spill to the heap.
+/// A heap vector cost an allocation and a free on every replacing or
+/// evicting insert.
 pub(crate) type Removed<K, V> = smallvec::SmallVec<[(K, V, RemovalCause); 2]>;
 
 /// What a reader's lookup found.
