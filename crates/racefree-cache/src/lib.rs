@@ -76,8 +76,11 @@
 //! most 7/8 full). Once any entry can expire, each entry's two deadlines
 //! (16 bytes) and a timer (16) are added. Larger keys and values add
 //! their own size (and their heap memory, if any) to the bucket. Each
-//! thread that has hit the cache adds a 128-byte count (a cache line of
-//! its own) for the stats.
+//! thread that hits the cache has a count for the stats, padded against
+//! false sharing to 256 bytes. The counts come in groups by thread index
+//! (the `thread_local` crate's, which reuses the indices of threads that
+//! ended), doubling in size: a cache hit from a process's hundredth live
+//! thread holds a group of 64 (16 KiB).
 //!
 //! # Speed
 //!
