@@ -68,7 +68,7 @@ use crate::locked_table::LockedTable;
 /// 2 and 8 threads, and 1.15 to 1.65 times on exchange and rapid-grow at 2
 /// and 8. At 1 thread those two were 1.1 to 1.35 times dashmap. On two
 /// Intel machines the lead was smaller: in three runs on one, 1.15 to
-/// 1.45 on read-heavy, 0.75 to 1.37 on exchange and rapid-grow (1 thread
+/// 1.43 on read-heavy, 0.75 to 1.37 on exchange and rapid-grow (1 thread
 /// lowest, where dashmap runs close), and an earlier run on the other
 /// gave 0.9 to 1.3 on those two.
 ///
