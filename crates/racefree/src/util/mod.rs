@@ -5,6 +5,7 @@ pub(crate) mod prefetch;
 pub(crate) mod reclaim;
 pub(crate) mod reentry;
 pub(crate) mod rendezvous;
+pub(crate) mod rw_lock;
 pub(crate) mod shrink;
 pub(crate) mod spare;
 pub(crate) mod sync;

@@ -4,19 +4,22 @@
 //! those tools can control every thread switch (the shim pattern of
 //! crossbeam's `primitive` and quick_cache's `shim`).
 
+/// The tables' lock: see `rw_lock.rs` for why not parking_lot's.
+#[cfg(not(any(racefree_loom, racefree_shuttle)))]
+pub(crate) use super::rw_lock::{RwLock, RwLockWriteGuard};
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
 pub(crate) use crossbeam_channel::{Receiver, Sender, unbounded as channel};
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
-pub(crate) use parking_lot::{Mutex, MutexGuard, RwLock, RwLockWriteGuard};
+pub(crate) use parking_lot::{Mutex, MutexGuard};
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
-pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize};
+pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicU32, AtomicUsize};
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
 pub(crate) use std::thread;
 
 #[cfg(any(racefree_loom, racefree_shuttle))]
 pub(crate) use model::{
-    AtomicPtr, AtomicU8, AtomicUsize, Mutex, MutexGuard, Receiver, RwLock, RwLockWriteGuard,
-    Sender, channel, thread,
+    AtomicPtr, AtomicU8, AtomicU32, AtomicUsize, Mutex, MutexGuard, Receiver, RwLock,
+    RwLockWriteGuard, Sender, channel, thread,
 };
 
 /// The checker's primitives behind parking_lot's signatures. racefree never
@@ -28,7 +31,7 @@ mod model {
     #[cfg(racefree_shuttle)]
     use shuttle::sync as checker;
 
-    pub(crate) use checker::atomic::{AtomicPtr, AtomicU8, AtomicUsize};
+    pub(crate) use checker::atomic::{AtomicPtr, AtomicU8, AtomicU32, AtomicUsize};
     pub(crate) use checker::{MutexGuard, RwLockReadGuard, RwLockWriteGuard};
     #[cfg(racefree_loom)]
     pub(crate) use loom::thread;
