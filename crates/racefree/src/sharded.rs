@@ -78,7 +78,9 @@ use crate::locked_table::LockedTable;
 /// Intel machines the lead was smaller: in three runs on one, 1.15 to
 /// 1.43 on read-heavy, 0.75 to 1.37 on exchange and rapid-grow (1 thread
 /// lowest, where dashmap runs close), and an earlier run on the other
-/// gave 0.9 to 1.3 on those two.
+/// gave 0.9 to 1.3 on those two. Those runs predate racefree's own lock;
+/// with it, one run on the first gave 1.27 to 1.48 on read-heavy and 1.15
+/// to 1.63 on exchange and rapid-grow.
 ///
 /// # Past two cores
 ///

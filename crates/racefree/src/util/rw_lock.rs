@@ -195,20 +195,11 @@ impl RawRwLock {
                 continue;
             }
             self.writer.fetch_or(PARKED, Relaxed);
-            let validate = || self.writer.load(Relaxed) & (WRITER | PARKED) == WRITER | PARKED;
-            // SAFETY: the key is this lock's address, which no other
-            // parking_lot_core user parks on; the callbacks do not park or
-            // panic.
-            unsafe {
-                parking_lot_core::park(
-                    self.writer_key(),
-                    validate,
-                    || {},
-                    |_, _| {},
-                    parking_lot_core::DEFAULT_PARK_TOKEN,
-                    Some(Instant::now() + RECHECK),
-                );
-            }
+            sleep(
+                self.writer_key(),
+                || self.writer.load(Relaxed) & (WRITER | PARKED) == WRITER | PARKED,
+                Some(Instant::now() + RECHECK),
+            );
         }
     }
 
@@ -221,40 +212,50 @@ impl RawRwLock {
                 continue;
             }
             self.writer.fetch_or(DRAINING, SeqCst);
-            let validate = || self.readers.load(SeqCst) != 0;
-            // SAFETY: as in `wait_for_writer`. No timeout: the last reader
-            // to leave sees `DRAINING` (see `leave_as_reader`).
-            unsafe {
-                parking_lot_core::park(
-                    self.readers_key(),
-                    validate,
-                    || {},
-                    |_, _| {},
-                    parking_lot_core::DEFAULT_PARK_TOKEN,
-                    None,
-                );
-            }
+            // No time limit: the last reader to leave sees `DRAINING`
+            // (see `leave_as_reader`).
+            sleep(self.readers_key(), || self.readers.load(SeqCst) != 0, None);
         }
         self.writer.fetch_and(!DRAINING, Relaxed);
     }
 
+    /// Wakes the writer waiting for the readers to leave.
     #[cold]
     fn wake_writer(&self) {
-        // SAFETY: the key is this lock's address (see `wait_for_writer`).
-        unsafe {
-            parking_lot_core::unpark_all(
-                self.readers_key(),
-                parking_lot_core::DEFAULT_UNPARK_TOKEN,
-            );
-        }
+        wake(self.readers_key());
     }
 
+    /// Wakes every thread waiting for the writer to leave.
     #[cold]
     fn wake_all(&self) {
-        // SAFETY: the key is this lock's address (see `wait_for_writer`).
-        unsafe {
-            parking_lot_core::unpark_all(self.writer_key(), parking_lot_core::DEFAULT_UNPARK_TOKEN);
-        }
+        wake(self.writer_key());
+    }
+}
+
+/// Sleeps on `key` if `validate` holds (checked under parking_lot_core's
+/// queue lock, which `wake` takes too), until woken or `deadline`.
+#[cfg(not(any(racefree_loom, racefree_shuttle)))]
+fn sleep(key: usize, validate: impl FnOnce() -> bool, deadline: Option<Instant>) {
+    // SAFETY: the keys are a lock's own field addresses, which no other
+    // parking_lot_core user parks on; the callbacks do not park or panic.
+    unsafe {
+        parking_lot_core::park(
+            key,
+            validate,
+            || {},
+            |_, _| {},
+            parking_lot_core::DEFAULT_PARK_TOKEN,
+            deadline,
+        );
+    }
+}
+
+/// Wakes every thread asleep on `key`.
+#[cfg(not(any(racefree_loom, racefree_shuttle)))]
+fn wake(key: usize) {
+    // SAFETY: as in `sleep`.
+    unsafe {
+        parking_lot_core::unpark_all(key, parking_lot_core::DEFAULT_UNPARK_TOKEN);
     }
 }
 
