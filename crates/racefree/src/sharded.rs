@@ -79,8 +79,9 @@ use crate::locked_table::LockedTable;
 /// 1.43 on read-heavy, 0.75 to 1.37 on exchange and rapid-grow (1 thread
 /// lowest, where dashmap runs close), and an earlier run on the other
 /// gave 0.9 to 1.3 on those two. Those runs predate racefree's own lock;
-/// with it, one run on the first gave 1.27 to 1.48 on read-heavy and 1.15
-/// to 1.63 on exchange and rapid-grow.
+/// with it, two runs on the first gave 1.27 to 1.48 on read-heavy (but
+/// 0.63 to 0.85 at 2 threads in one, during a slow spell) and 1.14 to
+/// 1.63 on exchange and rapid-grow.
 ///
 /// # Past two cores
 ///
