@@ -146,19 +146,13 @@ impl RawRwLock {
     /// Releases the write lock.
     #[inline]
     fn unlock_write(&self) {
-        if self.writer.load(Relaxed) == WRITER {
-            // A plain store: see the module docs, also for the sleeper it
-            // may miss.
-            self.writer.store(0, Release);
-        } else {
-            self.unlock_write_and_wake();
-        }
-    }
-
-    #[cold]
-    fn unlock_write_and_wake(&self) {
+        let sleepers = self.writer.load(Relaxed) != WRITER;
+        // A plain store: see the module docs, also for the sleeper it may
+        // miss.
         self.writer.store(0, Release);
-        self.wake_all();
+        if sleepers {
+            self.wake_all();
+        }
     }
 
     /// The address threads sleep on while a writer holds the lock.
