@@ -7,6 +7,12 @@
 //! Caffeine's newer layout, a key's four counters in one 64-byte block, was
 //! measured here and was no faster (about 20 ns an increment either way on
 //! a sketch beyond the L2 cache): the four rows' cache misses overlap.
+//! Measured again under cachegrind (a 2 MiB last-level cache; 4 M calls of
+//! racefree-bench's 90/10 mix at capacity 65 536, one thread), blocks cut
+//! the sketch's last-level misses from 1.5 M to 0.6 M, of the cache's 2.5 M
+//! and 1.3 M in all; but timed runs stayed within their noise, and Zipf 0.8
+//! fell to 32.73 to 32.89 % in four runs, against 32.96 to 33.07 with
+//! rows: more than a point below the optimum (33.95 %).
 //! Written by hand: it is the core of the policy and fits in a page.
 
 /// Per-row multipliers that spread one 64-bit hash over four rows.
@@ -76,9 +82,14 @@ impl Sketch {
     /// rises above the estimate plus `n`, so a key shares less of its count
     /// with the keys that collide with it in other rows.
     pub(crate) fn add(&mut self, hash: u64, n: u8) {
+        // Most entries the policy looks at were not hit since: skip their
+        // four counters' cache misses.
+        if n == 0 {
+            return;
+        }
         let slots = self.slots(hash);
         let estimate = slots.iter().map(|&i| self.counters[i]).min().unwrap_or(0);
-        if estimate == u8::MAX || n == 0 {
+        if estimate == u8::MAX {
             return;
         }
         let raised = estimate.saturating_add(n);
