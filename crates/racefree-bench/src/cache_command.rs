@@ -67,6 +67,15 @@ pub struct CacheArgs {
     #[arg(long)]
     pub skip_speed: bool,
 
+    /// Only the throughput (and memory), for quick comparisons or a
+    /// profiler; its partial report cannot replace a full one.
+    #[arg(long, conflicts_with_all = ["skip_speed", "markdown", "chart"])]
+    pub speed_only: bool,
+
+    /// Throughput workloads, comma-separated [default: both].
+    #[arg(long, value_delimiter = ',')]
+    pub speed_workloads: Vec<SpeedWorkload>,
+
     /// Also write the results as Markdown to this file; in a file that has
     /// them, only the part between `<!-- racefree-bench-cache:begin -->`
     /// and `<!-- racefree-bench-cache:end -->` is replaced.
@@ -135,9 +144,38 @@ pub fn run(args: &CacheArgs, command_line: &str) -> Result<String, String> {
     } else {
         args.caches.clone()
     };
+    if args.speed_only && !caches.iter().any(|k| CacheKind::PRODUCTS.contains(k)) {
+        return Err(
+            "--speed-only times racefree, moka and quick-cache, and --caches names none of them"
+                .to_owned(),
+        );
+    }
+    let mut text = if args.speed_only {
+        String::new()
+    } else {
+        hit_ratio_markdown(args, &caches)?
+    };
+    if args.memory_entries > 0 {
+        text += &memory_markdown(&caches, args.memory_entries);
+    }
+    if !args.skip_speed {
+        text += &speed_markdown(args, &caches);
+    }
+    if let Some(path) = &args.markdown {
+        let machine = Machine::detect();
+        let generated =
+            format!("{BEGIN}\n\nMade by `{command_line}` on {machine}.\n\n{text}\n{END}");
+        replace_generated(path, &generated, BEGIN, END)?;
+    }
+    Ok(text)
+}
+
+/// Replays the hit-ratio workloads through `caches`, draws the chart if
+/// asked, and gives the "Hit ratio" and "Which cache" sections.
+fn hit_ratio_markdown(args: &CacheArgs, caches: &[CacheKind]) -> Result<String, String> {
     let workloads = hit_workloads(args)?;
     let bar = progress::bar(workloads.len() * caches.len(), args.quiet, "replays");
-    let hits = hit_ratio::measure(workloads, &caches, || bar.inc(1));
+    let hits = hit_ratio::measure(workloads, caches, || bar.inc(1));
     bar.finish_and_clear();
     if let Some(path) = &args.chart {
         let svg = hit_chart::hit_ratios(&hits)?;
@@ -158,46 +196,45 @@ pub fn run(args: &CacheArgs, command_line: &str) -> Result<String, String> {
          against the throughput below.\n\n{}",
         hits.advice()
     );
-    if args.memory_entries > 0 {
-        text += &memory_markdown(&caches, args.memory_entries);
-    }
-    if !args.skip_speed {
-        let cores = thread::available_parallelism().map_or(1, |n| n.get());
-        let mut threads: Vec<usize> = args.threads.iter().map(|&t| usize::from(t)).collect();
-        if threads.is_empty() {
-            threads = vec![1, cores, 4 * cores];
-        }
-        let products: Vec<CacheKind> = caches
-            .iter()
-            .copied()
-            .filter(|k| CacheKind::PRODUCTS.contains(k))
-            .collect();
-        let cells = SpeedWorkload::ALL.len() * threads.len() * products.len() * args.reps as usize;
-        let bar = progress::bar(cells, args.quiet, "runs");
-        let speed = cache_speed::measure(
-            &products,
-            &SpeedWorkload::ALL,
-            &threads,
-            args.capacity,
-            args.ops,
-            args.reps as usize,
-            || bar.inc(1),
-        );
-        bar.finish_and_clear();
-        text += &format!(
-            "\n### Throughput\n\nCapacity {}, {} operations per run across all threads, median of {} runs, \
-             caches interleaved; every hit's value is checked.\n\n{}",
-            args.capacity,
-            args.ops,
-            args.reps,
-            speed.markdown()
-        );
-    }
-    if let Some(path) = &args.markdown {
-        let machine = Machine::detect();
-        let generated =
-            format!("{BEGIN}\n\nMade by `{command_line}` on {machine}.\n\n{text}\n{END}");
-        replace_generated(path, &generated, BEGIN, END)?;
-    }
     Ok(text)
+}
+
+/// Times the throughput workloads on racefree-cache, moka and quick_cache
+/// (those of `caches`): the "Throughput" section.
+fn speed_markdown(args: &CacheArgs, caches: &[CacheKind]) -> String {
+    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    let mut threads: Vec<usize> = args.threads.iter().map(|&t| usize::from(t)).collect();
+    if threads.is_empty() {
+        threads = vec![1, cores, 4 * cores];
+    }
+    let workloads = if args.speed_workloads.is_empty() {
+        SpeedWorkload::ALL.to_vec()
+    } else {
+        args.speed_workloads.clone()
+    };
+    let products: Vec<CacheKind> = caches
+        .iter()
+        .copied()
+        .filter(|k| CacheKind::PRODUCTS.contains(k))
+        .collect();
+    let cells = workloads.len() * threads.len() * products.len() * args.reps as usize;
+    let bar = progress::bar(cells, args.quiet, "runs");
+    let speed = cache_speed::measure(
+        &products,
+        &workloads,
+        &threads,
+        args.capacity,
+        args.ops,
+        args.reps as usize,
+        || bar.inc(1),
+    );
+    bar.finish_and_clear();
+    format!(
+        "\n### Throughput\n\nCapacity {}, {} operations per run across all threads, median of {} runs, \
+         caches interleaved; every hit's value is checked.\n\n{}",
+        args.capacity,
+        args.ops,
+        args.reps,
+        speed.markdown()
+    )
 }

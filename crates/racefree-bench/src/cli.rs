@@ -49,7 +49,7 @@ pub enum Command {
     /// Compare bounded caches: hit ratios of racefree-cache's policies,
     /// moka and quick_cache on Zipf keys, a real trace and a scan mix, and
     /// their throughput.
-    Cache(CacheArgs),
+    Cache(Box<CacheArgs>),
 }
 
 impl Cli {

@@ -332,6 +332,25 @@ fn the_cache_command_compares_caches_advises_and_splices_its_markdown() {
 }
 
 #[test]
+fn the_cache_command_times_alone_what_it_is_asked_to() {
+    let cli = parse(
+        "cache --quiet --speed-only --speed-workloads hits --caches racefree,lru --capacity 256 \
+         --ops 2000 --reps 1 --threads 1 --memory-entries 0",
+    )
+    .unwrap();
+    let text = run(&cli, "racefree-bench cache (test)").unwrap();
+    assert!(text.contains("| 100 % hits | 1 |"), "{text}");
+    assert!(!text.contains("90 % read"), "{text}");
+    assert!(!text.contains("### Hit ratio"), "{text}");
+    // A partial report must not replace a full one.
+    assert!(parse("cache --speed-only --markdown B.md").is_err());
+    assert!(parse("cache --speed-only --skip-speed").is_err());
+    let cli = parse("cache --quiet --speed-only --caches lru").unwrap();
+    let error = run(&cli, "racefree-bench cache (test)").unwrap_err();
+    assert!(error.contains("--caches names none of them"), "{error}");
+}
+
+#[test]
 fn the_cache_command_names_the_bad_line_of_a_trace() {
     let dir = TempDir::new().unwrap();
     let trace = dir.path().join("bad.lis");
