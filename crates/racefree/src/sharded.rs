@@ -166,6 +166,15 @@ use crate::locked_table::LockedTable;
 /// distribution improved (one insert in a thousand: 5.6 to 5.8 us against
 /// 7.8 to 8.6).
 ///
+/// A map that keeps its size while keys come and go holds about twice the
+/// buckets its entries need, as std's `HashMap` does: removals leave
+/// markers that use up a table's room, and a table out of room is rebuilt
+/// (as it grows, a few buckets per insert) at twice its entries. Pairs of
+/// an insert of a new key and a removal of the oldest took a
+/// 786 432-entry LockedMap from 2^20 buckets to 2^21 within a million
+/// pairs, and it stayed there over 80 M pairs, rebuilt twice at that
+/// size; ShardedMap's shards doubled alike.
+///
 /// # Examples
 ///
 /// ```
