@@ -144,7 +144,13 @@ pub fn run(args: &CacheArgs, command_line: &str) -> Result<String, String> {
     } else {
         args.caches.clone()
     };
-    if args.speed_only && !caches.iter().any(|k| CacheKind::PRODUCTS.contains(k)) {
+    // The caches the throughput table compares.
+    let products: Vec<CacheKind> = caches
+        .iter()
+        .copied()
+        .filter(|k| CacheKind::PRODUCTS.contains(k))
+        .collect();
+    if args.speed_only && products.is_empty() {
         return Err(
             "--speed-only times racefree, moka and quick-cache, and --caches names none of them"
                 .to_owned(),
@@ -159,7 +165,7 @@ pub fn run(args: &CacheArgs, command_line: &str) -> Result<String, String> {
         text += &memory_markdown(&caches, args.memory_entries);
     }
     if !args.skip_speed {
-        text += &speed_markdown(args, &caches);
+        text += &speed_markdown(args, &products);
     }
     if let Some(path) = &args.markdown {
         let machine = Machine::detect();
@@ -199,9 +205,9 @@ fn hit_ratio_markdown(args: &CacheArgs, caches: &[CacheKind]) -> Result<String, 
     Ok(text)
 }
 
-/// Times the throughput workloads on racefree-cache, moka and quick_cache
-/// (those of `caches`): the "Throughput" section.
-fn speed_markdown(args: &CacheArgs, caches: &[CacheKind]) -> String {
+/// Times the throughput workloads on `products` (racefree-cache, moka and
+/// quick_cache, or some of them): the "Throughput" section.
+fn speed_markdown(args: &CacheArgs, products: &[CacheKind]) -> String {
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
     let mut threads: Vec<usize> = args.threads.iter().map(|&t| usize::from(t)).collect();
     if threads.is_empty() {
@@ -212,15 +218,10 @@ fn speed_markdown(args: &CacheArgs, caches: &[CacheKind]) -> String {
     } else {
         args.speed_workloads.clone()
     };
-    let products: Vec<CacheKind> = caches
-        .iter()
-        .copied()
-        .filter(|k| CacheKind::PRODUCTS.contains(k))
-        .collect();
     let cells = workloads.len() * threads.len() * products.len() * args.reps as usize;
     let bar = progress::bar(cells, args.quiet, "runs");
     let speed = cache_speed::measure(
-        &products,
+        products,
         &workloads,
         &threads,
         args.capacity,
