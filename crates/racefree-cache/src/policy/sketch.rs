@@ -12,7 +12,13 @@
 //! the sketch's last-level misses from 1.5 M to 0.6 M, of the cache's 2.5 M
 //! and 1.3 M in all; but timed runs stayed within their noise, and Zipf 0.8
 //! fell to 32.73 to 32.89 % in four runs, against 32.96 to 33.07 with
-//! rows: more than a point below the optimum (33.95 %).
+//! rows: more than a point below the optimum (33.95 %). Blocks of twice
+//! the memory (64 counters per entry) kept Zipf 0.8 at 33.09 % and still
+//! saved misses, yet in alternating timed runs their ratio to quick_cache
+//! on the 90/10 mix (0.56 to 0.73 at 1, 2 and 8 threads) did not rise
+//! above the rows' (0.50 to 0.98): on that mix the cache runs twice
+//! quick_cache's instructions, and the sketch's misses overlap them. Half
+//! the rows' memory (16 per entry) lost Zipf 0.8 half a point (32.48 %).
 //! Written by hand: it is the core of the policy and fits in a page.
 
 /// Per-row multipliers that spread one 64-bit hash over four rows.
