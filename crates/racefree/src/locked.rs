@@ -58,8 +58,10 @@ use crate::locked_table::LockedTable;
 /// 8 M entries, the slowest insert took 8 to 30 ms (allocating the new
 /// table, and the first write to each of its huge pages, which the kernel
 /// clears 2 MiB at a time) where a whole-table copy took 222 ms; one
-/// insert in a hundred took 1.6 to 2.0 us rather than 0.6. While a table
-/// grows, its memory is both tables' and inserts cost a second lookup.
+/// insert in a hundred took 1.6 to 2.0 us rather than 0.6 (where that
+/// tail matters, [`ShardedMap`](crate::ShardedMap)'s docs say how to turn
+/// huge pages off). While a table grows, its memory is both tables' and
+/// inserts cost a second lookup.
 ///
 /// # Examples
 ///

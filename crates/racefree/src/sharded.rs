@@ -164,7 +164,11 @@ use crate::locked_table::LockedTable;
 /// where clearing memory the machine has never touched is slow, it took
 /// 29 to 38 ms (0.76 to 2.0 ms with small pages); the rest of the
 /// distribution improved (one insert in a thousand: 5.6 to 5.8 us against
-/// 7.8 to 8.6).
+/// 7.8 to 8.6). A program that would rather have the short tail can turn
+/// huge pages off for itself with `prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0)`
+/// (the `libc` crate has it) before it makes its maps; they then get small
+/// pages, as with huge pages off for the whole machine
+/// (`/sys/kernel/mm/transparent_hugepage/enabled` set to `never`).
 ///
 /// A map that keeps its size while keys come and go holds about twice the
 /// buckets its entries need, as std's `HashMap` does: removals leave
