@@ -107,7 +107,10 @@ impl<K, V, P, S> CacheBuilder<K, V, P, S> {
 
     /// Calls `listener` exactly once for every entry that leaves the cache,
     /// with the reason, after the shard's lock is released (so it may call
-    /// the cache).
+    /// the cache). If it panics, the other entries that the same call
+    /// removed are still told, and then the call panics with the first
+    /// panic; so does a call whose user code (a `retain` predicate, a
+    /// key's `Eq`) panics after entries left.
     ///
     /// # Example
     ///

@@ -4,8 +4,10 @@
 use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::thread;
 use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
@@ -237,6 +239,10 @@ where
     /// Runs `f` on a shard under its lock, after removing the entries
     /// expired at `now`, then tells the listener about what left, with the
     /// lock released.
+    ///
+    /// User code runs inside `f` (a `retain` predicate, `K`'s `Eq`, `V`'s
+    /// `Clone`). If it panics, what had already left the shard is still
+    /// counted and told to the listener before the panic goes on.
     fn with_shard<R>(
         &self,
         shard: &Shard<K, V, P>,
@@ -249,7 +255,9 @@ where
             Self::drain(shard, &mut state);
             let now = self.recheck(now);
             state.store.expire(now, &mut removed);
-            let result = f(&mut state, &shard.counters, &mut removed);
+            let result = panic::catch_unwind(AssertUnwindSafe(|| {
+                f(&mut state, &shard.counters, &mut removed)
+            }));
             let count = |wanted| {
                 removed
                     .iter()
@@ -262,8 +270,10 @@ where
             shard.weight.store(state.store.weight(), Relaxed);
             result
         };
-        self.notify(removed);
-        result
+        match (result, self.notify(removed)) {
+            (Ok(result), Ok(())) => result,
+            (Err(payload), _) | (Ok(_), Err(payload)) => panic::resume_unwind(payload),
+        }
     }
 
     /// Applies the lookups readers recorded to the policy, in order, and
@@ -329,12 +339,18 @@ where
         Some(found)
     }
 
-    fn notify(&self, removed: Removed<K, V>) {
+    /// Tells the listener of every entry in `removed`, each exactly once
+    /// even if a call panics; the first panic is returned, to go on once
+    /// all are told.
+    fn notify(&self, removed: Removed<K, V>) -> thread::Result<()> {
+        let mut outcome = Ok(());
         if let Some(listener) = &self.listener {
             for (key, value, cause) in removed {
-                listener(key, value, cause);
+                let told = panic::catch_unwind(AssertUnwindSafe(|| listener(key, value, cause)));
+                outcome = outcome.and(told);
             }
         }
+        outcome
     }
 
     /// The value of `key`, cloned, counting a hit or a miss.
@@ -357,6 +373,18 @@ where
         if let Some(found) = self.read(shard, hash, key, now, true) {
             return found;
         }
+        self.get_exclusive(shard, hash, key, now)
+    }
+
+    /// `get` under the shard's exclusive lock: for lookups that expire
+    /// entries or restart a time-to-idle. Kept out of line, so that the
+    /// shared lookup does not pay for it.
+    #[inline(never)]
+    fn get_exclusive<Q>(&self, shard: &Shard<K, V, P>, hash: u64, key: &Q, now: u64) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
         self.with_shard(shard, now, |state, counters, _| {
             let found = state.store.get(hash, key, now).cloned();
             match found {

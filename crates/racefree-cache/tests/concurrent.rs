@@ -270,6 +270,33 @@ fn a_listener_may_call_the_cache() {
     assert_eq!(called.load(SeqCst), 1);
 }
 
+/// One call can remove many entries (`clear` here): a listener that
+/// panics on one of them is still called for the others, and the caller
+/// gets the panic.
+#[test]
+fn a_listener_that_panics_on_one_entry_still_hears_of_the_rest() {
+    let told = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&told);
+    let cache: Cache<u32, u32> = Cache::builder(10)
+        .shards(1)
+        .eviction_listener(move |key, _, _| {
+            log.lock().unwrap().push(key);
+            assert_ne!(key, 3, "listener fails on key 3");
+        })
+        .build()
+        .unwrap();
+    for key in 0..6 {
+        cache.insert(key, key);
+    }
+    let call = panic::catch_unwind(AssertUnwindSafe(|| cache.clear()));
+    let message = *call.unwrap_err().downcast::<String>().unwrap();
+    assert!(message.contains("listener fails on key 3"), "{message}");
+    let mut told = told.lock().unwrap().clone();
+    told.sort_unstable();
+    assert_eq!(told, [0, 1, 2, 3, 4, 5]);
+    assert!(cache.is_empty());
+}
+
 #[test]
 fn retain_refuses_a_predicate_that_calls_the_cache() {
     let cache: Cache<u32, u32> = Cache::new(10);

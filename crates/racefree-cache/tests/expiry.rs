@@ -209,6 +209,30 @@ fn remove_expired_sweeps_every_shard_and_iter_skips_expired_entries() {
     assert_eq!(cache.stats().expirations, 150);
 }
 
+/// User code that runs under a shard's lock (a `retain` predicate here)
+/// may panic after the call has removed the shard's expired entries: the
+/// listener still hears of each, and the counts and length follow.
+#[test]
+fn entries_expired_by_a_call_whose_predicate_panics_still_reach_the_listener() {
+    let (cache, clock, log) = logged(|b| b.time_to_live(10 * SECOND).shards(1));
+    for key in 0..10 {
+        cache.insert(key, u64::from(key));
+    }
+    clock.advance(5 * SECOND);
+    cache.insert(10, 10);
+    clock.advance(5 * SECOND);
+    let call = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        cache.retain(|_, _| panic!("predicate fails"));
+    }));
+    assert!(call.is_err());
+    let mut expired: Vec<u32> = log.lock().unwrap().iter().map(|&(key, ..)| key).collect();
+    expired.sort_unstable();
+    assert_eq!(expired, (0..10).collect::<Vec<_>>());
+    assert_eq!(cache.stats().expirations, 10);
+    assert_eq!(cache.len(), 1);
+    assert_eq!(cache.get(&10), Some(10), "the cache is still usable");
+}
+
 #[test]
 fn entries_read_often_under_time_to_idle_outlive_their_first_deadline_many_times() {
     // Each read moves the deadline; the timers must follow without losing
