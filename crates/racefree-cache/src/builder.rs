@@ -110,7 +110,9 @@ impl<K, V, P, S> CacheBuilder<K, V, P, S> {
     /// the cache). If it panics, the other entries that the same call
     /// removed are still told, and then the call panics with the first
     /// panic; so does a call whose user code (a `retain` predicate, a
-    /// key's `Eq`) panics after entries left.
+    /// key's `Eq`) panics after entries left. Entries still cached when
+    /// the cache itself is dropped go with it, untold; call
+    /// [`clear`](crate::Cache::clear) first to hear of them.
     ///
     /// # Example
     ///
