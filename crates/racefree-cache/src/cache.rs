@@ -79,25 +79,55 @@ pub struct Cache<K, V, P = DefaultPolicy, S = DefaultHashBuilder> {
     reader_hits: ReaderHits,
 }
 
+/// `repr(C)` with the lock first: it starts the shard's padded cache
+/// line (see [`State`]).
+#[repr(C)]
 struct Shard<K, V, P> {
     /// Lookups take it shared; everything that changes the store (and
     /// applies the recorded lookups to the policy) takes it exclusive.
     state: RwLock<State<K, V, P>>,
+    counters: Counters,
     /// Lookups made under the shared lock, waiting for the policy.
     accesses: Accesses,
-    counters: Counters,
     /// Copies of the store's length and weight, written under the lock, so
     /// `len` and `weight` take none.
     len: AtomicU64,
     weight: AtomicU64,
 }
 
+/// What a shard's lock guards.
+///
+/// `repr(C)` with `shared_hits` first: the lock keeps its word just
+/// before the data it guards, so a hit's count lands on the cache line
+/// that the hit's lock operations already hold, and no second line moves
+/// between cores on every hit. Where the count sat with the other
+/// counters, seven alternating pairs of runs of `racefree-bench cache
+/// --speed-only --caches racefree,quick-cache` on 2 cores had hits at 2
+/// threads at 1.03 to 1.19 of quick_cache's speed (median 1.12), against
+/// 1.15 to 1.34 (1.26) here, and at 8 threads 1.05 to 1.24 (1.10)
+/// against 1.16 to 1.26 (1.23).
+#[repr(C)]
 struct State<K, V, P> {
+    /// Hits found under the shared lock, for the policy alone: readers
+    /// bump it with a plain load and store, so two at once may count one
+    /// hit ([`ReaderHits`] keeps the exact count for the stats). An atomic
+    /// add here, with the exact count it kept, cost about 4 ns of a 27 ns
+    /// hit on one thread; a count lost to a concurrent reader only nudges
+    /// the policy's estimate of the hit ratio.
+    shared_hits: AtomicU64,
     store: Store<K, V, P>,
     /// Keys whose loader is running.
     flights: HashTable<Pending<K, V>>,
     /// The shard's shared hits the policy has been told of.
     shared_hits_told: u64,
+}
+
+impl<K, V, P> State<K, V, P> {
+    /// Counts a hit found under the shared lock, for the policy.
+    fn count_shared_hit(&self) {
+        let hits = self.shared_hits.load(Relaxed);
+        self.shared_hits.store(hits + 1, Relaxed);
+    }
 }
 
 struct Pending<K, V> {
@@ -174,6 +204,7 @@ where
             .map(|i| {
                 CachePadded::new(Shard {
                     state: RwLock::new(State {
+                        shared_hits: AtomicU64::new(0),
                         store: Store::new(share(capacity, shards, i), idle),
                         flights: HashTable::new(),
                         shared_hits_told: 0,
@@ -280,7 +311,7 @@ where
     /// counts them; then tells it how many hits readers counted in their
     /// entries. The caller holds the shard's write lock.
     fn drain(shard: &Shard<K, V, P>, state: &mut State<K, V, P>) {
-        let shared_hits = shard.counters.shared_hits();
+        let shared_hits = *state.shared_hits.get_mut();
         state.store.on_hits(
             shared_hits.saturating_sub(std::mem::replace(&mut state.shared_hits_told, shared_hits)),
         );
@@ -318,7 +349,7 @@ where
         let (found, access) = match state.store.lookup(hash, key, now) {
             Lookup::Found(entry) if P::LAZY_HITS => {
                 entry.touch();
-                shard.counters.shared_hit();
+                state.count_shared_hit();
                 self.reader_hits.count();
                 return Some(Some(entry.value.clone()));
             }
@@ -685,6 +716,23 @@ where
 mod tests {
     use super::*;
 
+    /// Each shard's lock word starts a cache line and the policy's hit
+    /// count follows it on that line (see [`State`]).
+    #[test]
+    fn a_hits_policy_count_shares_its_locks_cache_line() {
+        let cache: Cache<u64, u64> = Cache::builder(1000).shards(4).build().unwrap();
+        for shard in cache.shards.iter() {
+            let lock = std::ptr::from_ref(&shard.state).addr();
+            let count = std::ptr::from_ref(&shard.state.read().shared_hits).addr();
+            assert_eq!(lock % 64, 0, "the lock starts a line");
+            assert!(
+                (8..=56).contains(&(count - lock)),
+                "the count sits {} bytes after the lock word's line starts",
+                count - lock
+            );
+        }
+    }
+
     /// Readers racing on a shard's count for the policy can leave it below
     /// what the policy was already told; the next drain takes that as no
     /// hits, rather than overflowing, and the stats stay exact.
@@ -696,7 +744,7 @@ mod tests {
             assert_eq!(cache.get(&1), Some(1));
         }
         cache.insert(2, 2); // drains: the policy is told of 3 hits
-        cache.shards[0].counters.step_shared_hits_back_to(1);
+        *cache.shards[0].state.write().shared_hits.get_mut() = 1;
         cache.insert(3, 3);
         assert_eq!(cache.stats().hits, 3);
         assert_eq!(cache.get(&1), Some(1));

@@ -6,15 +6,11 @@ use crossbeam_utils::CachePadded;
 use thread_local::ThreadLocal;
 
 /// A shard's counters. Written only under the shard's exclusive lock, so
-/// a plain load and store suffice (`shared_hits` aside, see there); read
-/// without the lock by [`Cache::stats`](crate::Cache::stats).
+/// a plain load and store suffice; read without the lock by
+/// [`Cache::stats`](crate::Cache::stats).
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     hits: AtomicU64,
-    /// Hits found under the shared lock, for the policy alone: readers
-    /// bump it with a plain load and store, so two at once may count one
-    /// hit (see [`ReaderHits`] for the exact count).
-    shared_hits: AtomicU64,
     misses: AtomicU64,
     insertions: AtomicU64,
     evictions: AtomicU64,
@@ -29,24 +25,6 @@ fn bump(counter: &AtomicU64, n: u64) {
 impl Counters {
     pub(crate) fn hit(&self) {
         bump(&self.hits, 1);
-    }
-    /// Counts a hit found under the shard's shared lock, for the policy.
-    /// An atomic add here, with the exact count it kept, cost about 4 ns
-    /// of a 27 ns hit on one thread; a count lost to a concurrent reader
-    /// only nudges the policy's estimate of the hit ratio.
-    #[inline]
-    pub(crate) fn shared_hit(&self) {
-        bump(&self.shared_hits, 1);
-    }
-    /// The policy's count of shared hits. It can step back when readers
-    /// race (one stores a count another had already passed).
-    pub(crate) fn shared_hits(&self) -> u64 {
-        self.shared_hits.load(Relaxed)
-    }
-    /// What a reader that lost a race leaves behind.
-    #[cfg(test)]
-    pub(crate) fn step_shared_hits_back_to(&self, n: u64) {
-        self.shared_hits.store(n, Relaxed);
     }
     pub(crate) fn miss(&self) {
         bump(&self.misses, 1);
