@@ -22,7 +22,7 @@ use crate::flight::Flight;
 use crate::policy::{DefaultPolicy, Policy};
 use crate::reentry;
 use crate::removal::RemovalCause;
-use crate::stats::{CacheStats, Counters, ReaderHits};
+use crate::stats::{self, CacheStats, Counters, ReaderHits};
 use crate::store::{Lookup, Removed, Store};
 
 mod loading;
@@ -125,8 +125,7 @@ struct State<K, V, P> {
 impl<K, V, P> State<K, V, P> {
     /// Counts a hit found under the shared lock, for the policy.
     fn count_shared_hit(&self) {
-        let hits = self.shared_hits.load(Relaxed);
-        self.shared_hits.store(hits + 1, Relaxed);
+        stats::bump(&self.shared_hits, 1);
     }
 }
 

@@ -17,8 +17,10 @@ pub(crate) struct Counters {
     expirations: AtomicU64,
 }
 
-/// Adds `n` to a counter whose writers all hold the same lock.
-fn bump(counter: &AtomicU64, n: u64) {
+/// Adds `n` with a plain load and store, no read-modify-write: exact
+/// where one writer at a time bumps the counter (under an exclusive lock,
+/// or in a thread's own cell); writers that race may lose counts.
+pub(crate) fn bump(counter: &AtomicU64, n: u64) {
     counter.store(counter.load(Relaxed) + n, Relaxed);
 }
 
