@@ -155,6 +155,13 @@ impl<T> GrowingTable<T> {
     /// Moves a few old buckets if the table is growing: for writes other
     /// than inserts, so that a table that stops receiving new keys still
     /// finishes growing (and frees the old table).
+    ///
+    /// This and [`make_room`](Self::make_room) are inline, and the moves
+    /// and the start of a growth out of line: nearly every write finds the
+    /// table not growing and with room, and the calls alone cost more
+    /// than those checks (callgrind, racefree-bench exchange at 1 thread:
+    /// 1 220 M instructions before, 1 149 M after).
+    #[inline]
     pub(crate) fn keep_growing(&mut self, hasher: impl Fn(&T) -> u64) {
         if let Some(step) = self.step() {
             self.move_buckets(step, &hasher);
@@ -162,11 +169,17 @@ impl<T> GrowingTable<T> {
     }
 
     /// Moves a few old buckets, and starts growing if `current` is full.
+    #[inline]
     fn make_room(&mut self, hasher: &impl Fn(&T) -> u64) {
         self.keep_growing(hasher);
-        if self.current.len() < self.current.capacity() {
-            return;
+        if self.current.len() >= self.current.capacity() {
+            self.start_growing(hasher);
         }
+    }
+
+    /// Makes `current` an old table to be emptied into a new one.
+    #[inline(never)]
+    fn start_growing(&mut self, hasher: &impl Fn(&T) -> u64) {
         debug_assert!(
             !self.is_growing(),
             "a table filled before the last one emptied"
@@ -204,6 +217,7 @@ impl<T> GrowingTable<T> {
 
     /// Moves the entries of up to `count` buckets of the old table into
     /// `current`, and frees the old table once it is empty.
+    #[inline(never)]
     fn move_buckets(&mut self, count: usize, hasher: &impl Fn(&T) -> u64) {
         let Some(growth) = &mut self.growth else {
             return;

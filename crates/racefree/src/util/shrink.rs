@@ -14,6 +14,7 @@ const MIN_SHRINK_CAPACITY: usize = 64;
 /// was made with, since a caller who reserved room for a million entries
 /// and removes a few while the table is still sparse expects to keep it
 /// (std's maps never shrink by themselves at all).
+#[inline]
 pub(crate) fn shrunk_capacity(len: usize, capacity: usize, reserved: usize) -> Option<usize> {
     (capacity >= MIN_SHRINK_CAPACITY && len < capacity / SHRINK_BELOW && capacity > reserved)
         .then(|| (len * 2).max(reserved))
