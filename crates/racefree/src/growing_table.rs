@@ -103,6 +103,10 @@ impl<T> GrowingTable<T> {
         }
     }
 
+    /// Inline: every lookup comes here, and the call was about a tenth of a
+    /// lookup's instructions (callgrind, read-heavy at 1 thread: 924 M
+    /// to 882 M).
+    #[inline]
     pub(crate) fn find(&self, hash: u64, mut eq: impl FnMut(&T) -> bool) -> Option<&T> {
         match (self.current.find(hash, &mut eq), &self.growth) {
             (Some(found), _) => Some(found),
