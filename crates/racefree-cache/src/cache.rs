@@ -724,10 +724,12 @@ mod tests {
             let lock = std::ptr::from_ref(&shard.state).addr();
             let count = std::ptr::from_ref(&shard.state.read().shared_hits).addr();
             assert_eq!(lock % 64, 0, "the lock starts a line");
+            // Signed: a count placed before the lock fails here too, with
+            // this message rather than an overflow.
+            let offset = count as isize - lock as isize;
             assert!(
-                (8..=56).contains(&(count - lock)),
-                "the count sits {} bytes after the lock word's line starts",
-                count - lock
+                (8..=56).contains(&offset),
+                "the count sits {offset} bytes from the start of the lock word's line"
             );
         }
     }
