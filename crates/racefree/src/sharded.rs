@@ -82,10 +82,11 @@ use crate::locked_table::LockedTable;
 /// with it, two runs on the first gave 1.27 to 1.48 on read-heavy (but
 /// 0.63 to 0.85 at 2 threads in one, during a slow spell) and 1.14 to
 /// 1.63 on exchange and rapid-grow. Since a write checks inline whether
-/// its table is growing (about 6 % fewer instructions on exchange), two
-/// more runs gave 1.24 to 1.60 on exchange and rapid-grow, and 1.06 to
-/// 1.76 on read-heavy, the low figure at 2 threads against papaya, whose
-/// reads write nothing (see "Past two cores").
+/// its table is growing (about 6 % fewer instructions on exchange), three
+/// more runs gave 1.24 to 1.92 by median in 25 of 27 cells. The misses:
+/// 1.07 on exchange at 1 thread, where dashmap runs close, and 1.06 on
+/// read-heavy at 2 threads against papaya, whose reads write nothing (see
+/// "Past two cores").
 ///
 /// # Past two cores
 ///
