@@ -28,19 +28,31 @@ use crate::locked_table::LockedTable;
 ///
 /// # Why a lock per shard
 ///
-/// A lookup takes its shard's read lock: two atomic read-modify-writes on
-/// the lock's cache line, the second of which waits for the lookup's cache
-/// misses. On one thread and a 2^21-entry table, that is most of the gap to
-/// a table with no synchronization at all: 50 to 80 ns a lookup bare, 70 to
-/// 140 under `parking_lot`'s read lock. Two ways around it were measured
-/// and lost:
+/// A write takes its shard's write lock. A lookup takes its shard's read
+/// lock, in one of two ways:
+/// - **through the readers' count:** two atomic read-modify-writes on the
+///   lock's cache line, the second of which waits for the lookup's cache
+///   misses. On one thread and a 2^21-entry table, that is most of the gap
+///   to a table with no synchronization at all: 50 to 80 ns a lookup bare,
+///   70 to 140 under `parking_lot`'s read lock.
+/// - **through the lock's bias to readers,** once the shard has been read
+///   often enough since its last write: the lookup names the lock in a
+///   cache line of its own thread's, checks the lock, and clears the line
+///   with a plain store, so it writes no line that another core reads.
+///   The next write to the shard looks through every thread's line and
+///   waits for the lookups under way (BRAVO, Dice and Kogan 2019; see
+///   `util/rw_lock.rs`).
+///
+/// Two other ways to read without writing the lock were measured and lost:
 /// - lock-free reads in a [seize](https://docs.rs/seize) guard (papaya's
 ///   and [`ReadMostlyMap`](crate::ReadMostlyMap)'s way): entering and
 ///   leaving the guard took the lookup to 130 to 190 ns;
-/// - a biased reader lock (BRAVO, Dice and Kogan 2019: a reader claims a
-///   slot of its own and skips the lock until a writer revokes the bias):
-///   the slot's compare-and-swap cost as much as the lock, and in this map
-///   lookups ran 1.2 to 2 times slower than through the lock.
+/// - BRAVO as published, with a table of slots hashed by thread and lock:
+///   claiming a slot takes a compare-and-swap, which cost as much as the
+///   lock, and lookups ran 1.2 to 2 times slower than through the lock.
+///   With a slot per thread, claimed by a plain store, the bias costs about
+///   15 instructions more than the count on a lookup at one thread, and
+///   saves it a read-modify-write.
 ///
 /// What narrows the gap is prefetching. Before taking the lock, a call
 /// starts loading its key's control bytes and first buckets, from an
@@ -95,23 +107,28 @@ use crate::locked_table::LockedTable;
 ///   random keys pick the same shard once in as many calls as there are
 ///   shards.
 /// - **No line that every call writes.** Besides its key's buckets, a
-///   call writes only its shard's line: the lock, the table's header and
-///   the length, kept together.
+///   write writes only its shard's line: the lock, the table's header and
+///   the length, kept together; a read writes that line or none (below).
 ///   [`len`](crate::ConcurrentMap::len) adds up the per-shard lengths
 ///   rather than keeping one shared counter, and the prefetch hint is on a
 ///   line that only table moves write.
 /// - **Growth stays in its shard.** A shard grows a few buckets per insert
 ///   under its own lock, so a growing shard slows only its own callers.
+/// - **Reads of a shard that is not being written write no shared line.**
+///   Once a shard has been read a while since its last write, a lookup
+///   writes only a cache line of its own thread's (see "Why a lock per
+///   shard"), so readers of one hot key on many cores run in parallel
+///   instead of passing the lock's line between them.
 ///
 /// What would limit it:
-/// - **Reads write their shard's lock line.** Readers of one shard on
-///   many cores pass that line between them. Uniform keys over up to 1024
-///   shards rarely meet, but a few hot keys read from every core do: each
-///   read of such a key waits for the line to come to its core, so those
-///   reads take turns instead of running in parallel. (racefree's
-///   [`ReadMostlyMap`](crate::ReadMostlyMap) reads without writing any
-///   shared line.) The two ways to read without the lock that were
-///   measured here lost on 2 cores (see above).
+/// - **A write to a read-biased shard looks at every thread's line.** It
+///   reads one cache line per thread that has read any ShardedMap or
+///   LockedMap and is still alive, and waits for those reading its shard.
+///   After such a write the shard waits for 16 reads per two such threads
+///   before it is biased again, so a shard written often pays this rarely,
+///   and meanwhile its reads go through the count and write its lock line
+///   again. Up to 512 threads alive at once get a line; more read through
+///   the count.
 /// - **A preempted writer stalls its shard.** A thread descheduled while
 ///   it holds a shard's write lock holds up that shard's other callers
 ///   until it runs again. More shards make that rarer, not impossible.

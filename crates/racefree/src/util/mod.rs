@@ -2,6 +2,7 @@
 
 pub(crate) mod huge_pages;
 pub(crate) mod prefetch;
+pub(crate) mod reader_slots;
 pub(crate) mod reclaim;
 pub(crate) mod reentry;
 pub(crate) mod rendezvous;

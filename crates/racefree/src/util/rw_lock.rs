@@ -1,5 +1,7 @@
 //! The reader-writer lock on each of the lock-based maps' tables: like
-//! parking_lot's, except that releasing the write lock is a plain store.
+//! parking_lot's, except that releasing the write lock is a plain store,
+//! and that a lock mostly read is biased to readers, who then write no
+//! shared cache line.
 //!
 //! Releasing parking_lot's write lock is a compare-and-swap, which on x86
 //! is a full barrier: it waits until the call's own writes to the table,
@@ -20,9 +22,27 @@
 //! read-modify-writes, so a writer waiting for readers to leave is always
 //! woken.
 //!
+//! # The bias to readers
+//!
+//! A read through the readers' count writes the lock's cache line twice,
+//! so readers of one lock on many cores pass that line between them and
+//! take turns. Once a lock has been read [`BIAS_AFTER`] times through the
+//! count, a reader sets [`BIASED`]. From then on a reader
+//! ([`read_biased`]) writes the lock's address in its thread's own slot
+//! (`reader_slots.rs`), checks that the lock is still biased, reads, and
+//! clears its slot with a plain store: it writes only its own line, and the
+//! lock's line stays in every reader's cache. A writer that finds the lock
+//! biased looks through every slot in use and waits for the readers that
+//! name it; until the lock is released, readers find `WRITER` beside
+//! `BIASED` and go through the count. This is BRAVO (Dice and Kogan,
+//! "BRAVO: Biased Locking for Reader-Writer Locks", 2019) with a slot per
+//! thread instead of a table hashed by thread and lock, so a reader claims
+//! its slot with a store rather than a compare-and-swap; and a lock waits
+//! for a number of reads rather than a time before it is biased again.
+//!
 //! Written here because no maintained crate offers a lock with this
-//! release; the waiting is parking_lot_core's, and lock_api builds the
-//! guards.
+//! release or this bias; the waiting is parking_lot_core's, and lock_api
+//! builds the write guards.
 
 #![allow(unsafe_code)]
 // Under a model checker the maps use the checker's lock; this one is
@@ -34,8 +54,10 @@ use std::time::{Duration, Instant};
 
 use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
 
+#[cfg(not(any(racefree_loom, racefree_shuttle)))]
+use crate::util::reader_slots;
+use crate::util::reader_slots::{IDLE, Slot};
 use crate::util::sync::AtomicU32;
-#[cfg(any(racefree_loom, racefree_shuttle))]
 use crate::util::sync::thread;
 
 /// In [`RawRwLock::writer`]: a writer holds the lock, or has claimed it and
@@ -47,6 +69,23 @@ const PARKED: u32 = 2;
 /// In [`RawRwLock::writer`]: the writer may be asleep until the readers
 /// leave.
 const DRAINING: u32 = 4;
+/// In [`RawRwLock::writer`]: the lock is biased to readers, which name it
+/// in their own [`Slot`] instead of counting themselves in `readers`, as
+/// long as they find it alone. A writer's `WRITER` turns them away; the
+/// release of the write lock clears it.
+const BIASED: u32 = 8;
+
+/// How many reads through the readers' count a new lock, or one whose bias
+/// a writer has revoked, waits for per two slots in use before it is
+/// biased to readers. A write to a biased lock costs a look through every
+/// slot in use; waiting this long keeps locks that are written often from
+/// paying it on every write.
+#[cfg(not(racefree_loom))]
+const BIAS_AFTER: u32 = 16;
+/// None under loom, so that the first read biases the lock and the next
+/// goes through the bias while a writer comes.
+#[cfg(racefree_loom)]
+const BIAS_AFTER: u32 = 0;
 
 /// The longest a thread sleeps on a writer before it checks the lock again,
 /// in case the wake-up was missed (see the module docs). Far longer than a
@@ -54,15 +93,24 @@ const DRAINING: u32 = 4;
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
 const RECHECK: Duration = Duration::from_micros(200);
 
+/// How long a writer sleeps between looks at the slots of the biased
+/// readers it waits for, once it has spun.
+#[cfg(not(any(racefree_loom, racefree_shuttle)))]
+const BIASED_RECHECK: Duration = Duration::from_micros(50);
+
 /// A reader-writer lock that prefers writers: a reader backs off while a
 /// writer holds or has claimed the lock.
 #[derive(Debug)]
 pub(crate) struct RawRwLock {
-    /// [`WRITER`], [`PARKED`] and [`DRAINING`].
+    /// [`WRITER`], [`PARKED`], [`DRAINING`] and [`BIASED`].
     writer: AtomicU32,
     /// Readers holding the lock, and readers about to find that a writer
     /// holds it and leave.
     readers: AtomicU32,
+    /// Reads through `readers` still to come before the lock is biased;
+    /// set when a writer revokes the bias (see `revoke_bias`). A plain
+    /// count, load then store: a lost step only moves the bias by a read.
+    reads: AtomicU32,
 }
 
 /// A value behind a [`RawRwLock`].
@@ -79,6 +127,7 @@ impl RawRwLock {
         Self {
             writer: AtomicU32::new(0),
             readers: AtomicU32::new(0),
+            reads: AtomicU32::new(BIAS_AFTER),
         }
     }
 
@@ -92,7 +141,7 @@ impl RawRwLock {
 
     /// Takes the lock for reading unless a writer holds it.
     ///
-    /// `SeqCst` here and in [`write`](Self::write): a reader
+    /// `SeqCst` here and in [`write_with`](Self::write_with): a reader
     /// counts itself and then looks for a writer, a writer claims the lock
     /// and then looks for readers, and one of the two must see the other.
     #[inline]
@@ -119,40 +168,126 @@ impl RawRwLock {
         }
     }
 
-    /// Takes the lock for writing.
+    /// Takes the lock for reading, through its readers' count, and counts
+    /// the read towards biasing the lock ([`BIAS_AFTER`]).
     #[inline]
-    fn write(&self) {
-        while !self.claim() {
-            self.wait_for_writer();
+    fn read_and_count(&self) {
+        self.read();
+        match self.reads.load(Relaxed) {
+            0 => self.bias(),
+            left => self.reads.store(left - 1, Relaxed),
         }
+    }
+
+    /// Biases the lock to readers, unless a writer has claimed it. Called
+    /// holding a read lock.
+    #[cold]
+    fn bias(&self) {
+        if self.writer.load(Relaxed) != 0 {
+            return;
+        }
+        // `Release`, with the biased readers' `Acquire`: they see what the
+        // writers before this read lock wrote, as this reader does.
+        let _ = self.writer.compare_exchange(0, BIASED, Release, Relaxed);
+    }
+
+    /// Takes the lock for reading by naming it in `slot`, this thread's,
+    /// if the lock is biased and the slot names no other lock.
+    ///
+    /// `SeqCst` here and in [`write_with`](Self::write_with), as in
+    /// [`try_read`](Self::try_read): a reader names the lock and then
+    /// looks for the bias, a writer clears the bias and then looks through
+    /// the slots, and one of the two must see the other.
+    #[inline]
+    fn try_read_biased(&self, slot: &Slot) -> bool {
+        if self.writer.load(Relaxed) != BIASED || slot.load(Relaxed) != IDLE {
+            return false;
+        }
+        slot.store(self.address(), SeqCst);
         loom_seq_cst();
+        if self.writer.load(SeqCst) == BIASED {
+            return true;
+        }
+        slot.store(IDLE, Relaxed);
+        false
+    }
+
+    /// Releases a read lock taken by [`try_read_biased`](Self::try_read_biased).
+    #[inline]
+    fn leave_biased(slot: &Slot) {
+        slot.store(IDLE, Release);
+    }
+
+    /// Takes the lock for writing; `slots` gives every thread's, called
+    /// only if the lock was biased.
+    #[inline]
+    fn write_with<'s>(&self, slots: impl FnOnce() -> &'s [Slot]) {
+        let before = loop {
+            if let Some(before) = self.claim() {
+                break before;
+            }
+            self.wait_for_writer();
+        };
+        loom_seq_cst();
+        if before & BIASED != 0 {
+            self.revoke_bias(slots);
+        }
         if self.readers.load(SeqCst) != 0 {
             self.wait_for_readers();
         }
     }
 
-    /// Sets `WRITER` unless a writer holds the lock. Readers may still
-    /// hold it.
+    /// Sets `WRITER` unless a writer holds the lock, and returns the flags
+    /// it found. Readers may still hold the lock.
     #[inline]
-    fn claim(&self) -> bool {
+    fn claim(&self) -> Option<u32> {
         let writer = self.writer.load(Relaxed);
-        writer & WRITER == 0
-            && self
-                .writer
-                .compare_exchange(writer, writer | WRITER, SeqCst, Relaxed)
-                .is_ok()
+        if writer & WRITER != 0 {
+            return None;
+        }
+        self.writer
+            .compare_exchange(writer, writer | WRITER, SeqCst, Relaxed)
+            .ok()
+    }
+
+    /// Waits for the biased readers to leave, once `WRITER` is set: they
+    /// look for `BIASED` alone, so no new one comes. `BIASED` itself goes
+    /// when the write lock is released, and the lock needs
+    /// [`BIAS_AFTER`] reads through the count for each 2 slots in use
+    /// before it is biased again, so that a lock written often, or a
+    /// machine with many threads, pays for a look through the slots only
+    /// once in that many reads.
+    #[cold]
+    #[inline(never)]
+    fn revoke_bias<'s>(&self, slots: impl FnOnce() -> &'s [Slot]) {
+        let slots = slots();
+        let pairs = u32::try_from(slots.len().div_ceil(2)).unwrap_or(u32::MAX);
+        self.reads
+            .store(BIAS_AFTER.saturating_mul(pairs.max(1)), Relaxed);
+        self.wait_for_biased_readers(slots);
+    }
+
+    /// Whether a reader in `slots` names this lock.
+    fn read_through_a_slot(&self, slots: &[Slot]) -> bool {
+        slots.iter().any(|slot| slot.load(SeqCst) == self.address())
     }
 
     /// Releases the write lock.
     #[inline]
     fn unlock_write(&self) {
-        let sleepers = self.writer.load(Relaxed) != WRITER;
+        // `DRAINING` is gone by now, and `BIASED` is no sleeper.
+        let sleepers = self.writer.load(Relaxed) & PARKED != 0;
         // A plain store: see the module docs, also for the sleeper it may
         // miss.
         self.writer.store(0, Release);
         if sleepers {
             self.wake_all();
         }
+    }
+
+    /// What a biased reader writes in its slot.
+    fn address(&self) -> usize {
+        std::ptr::from_ref(self).addr()
     }
 
     /// The address threads sleep on while a writer holds the lock.
@@ -213,6 +348,21 @@ impl RawRwLock {
         self.writer.fetch_and(!DRAINING, Relaxed);
     }
 
+    /// Returns once no reader in `slots` names this lock; the writer holds
+    /// `WRITER`, so no new one will. A biased reader cannot wake a writer,
+    /// so this spins, and then sleeps [`BIASED_RECHECK`] at a time: a
+    /// reader that takes longer was most likely preempted, and a writer
+    /// that yielded instead would keep taking turns on the cores with it.
+    #[cold]
+    fn wait_for_biased_readers(&self, slots: &[Slot]) {
+        let mut spin = parking_lot_core::SpinWait::new();
+        while self.read_through_a_slot(slots) {
+            if !spin.spin() {
+                thread::sleep(BIASED_RECHECK);
+            }
+        }
+    }
+
     /// Wakes the writer waiting for the readers to leave.
     #[cold]
     fn wake_writer(&self) {
@@ -270,6 +420,12 @@ impl RawRwLock {
         }
     }
 
+    fn wait_for_biased_readers(&self, slots: &[Slot]) {
+        while self.read_through_a_slot(slots) {
+            thread::yield_now();
+        }
+    }
+
     fn wake_writer(&self) {}
 
     fn wake_all(&self) {}
@@ -290,6 +446,7 @@ unsafe impl lock_api::RawRwLock for RawRwLock {
     const INIT: Self = Self {
         writer: AtomicU32::new(0),
         readers: AtomicU32::new(0),
+        reads: AtomicU32::new(BIAS_AFTER),
     };
     type GuardMarker = lock_api::GuardSend;
 
@@ -310,15 +467,17 @@ unsafe impl lock_api::RawRwLock for RawRwLock {
 
     #[inline]
     fn lock_exclusive(&self) {
-        self.write();
+        self.write_with(reader_slots::in_use);
     }
 
     #[inline]
     fn try_lock_exclusive(&self) -> bool {
-        if !self.claim() {
+        let Some(before) = self.claim() else {
             return false;
-        }
-        if self.readers.load(SeqCst) != 0 {
+        };
+        if self.readers.load(SeqCst) != 0
+            || (before & BIASED != 0 && self.read_through_a_slot(reader_slots::in_use()))
+        {
             self.unlock_write();
             return false;
         }
@@ -328,6 +487,64 @@ unsafe impl lock_api::RawRwLock for RawRwLock {
     #[inline]
     unsafe fn unlock_exclusive(&self) {
         self.unlock_write();
+    }
+}
+
+/// Releases `guard`'s lock at once, inline: dropping the guard calls
+/// lock_api's drop, which the compiler may keep out of line.
+#[cfg(not(any(racefree_loom, racefree_shuttle)))]
+#[inline(always)]
+pub(crate) fn release_write<T>(guard: RwLockWriteGuard<'_, T>) {
+    let lock = RwLockWriteGuard::rwlock(&guard);
+    std::mem::forget(guard);
+    // SAFETY: the guard held the write lock, and is gone without releasing
+    // it.
+    unsafe { lock.force_unlock_write() };
+}
+
+/// Read access to a [`RwLock`]'s value through the lock's bias when it has
+/// one, so that the read writes only this thread's slot, and through the
+/// readers' count otherwise.
+#[cfg(not(any(racefree_loom, racefree_shuttle)))]
+pub(crate) struct ReadGuard<'a, T> {
+    lock: &'a RwLock<T>,
+    /// The slot naming the lock, if the read went through the bias.
+    slot: Option<&'static Slot>,
+}
+
+/// Takes `lock` for reading; see [`ReadGuard`].
+#[cfg(not(any(racefree_loom, racefree_shuttle)))]
+#[inline]
+pub(crate) fn read_biased<T>(lock: &RwLock<T>) -> ReadGuard<'_, T> {
+    // SAFETY: the raw lock is taken and released only in pairs, here and
+    // in the guard's drop.
+    let raw = unsafe { lock.raw() };
+    let slot = reader_slots::mine().filter(|slot| raw.try_read_biased(slot));
+    if slot.is_none() {
+        raw.read_and_count();
+    }
+    ReadGuard { lock, slot }
+}
+
+#[cfg(not(any(racefree_loom, racefree_shuttle)))]
+impl<T> std::ops::Deref for ReadGuard<'_, T> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds a read lock, so no writer holds the lock.
+        unsafe { &*self.lock.data_ptr() }
+    }
+}
+
+#[cfg(not(any(racefree_loom, racefree_shuttle)))]
+impl<T> Drop for ReadGuard<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        match self.slot {
+            Some(slot) => RawRwLock::leave_biased(slot),
+            // SAFETY: as in `read_biased`.
+            None => unsafe { self.lock.raw() }.leave_as_reader(),
+        }
     }
 }
 
@@ -341,11 +558,13 @@ mod loom_tests {
     use loom::cell::UnsafeCell;
 
     use super::*;
+    use crate::util::reader_slots::Registry;
 
-    /// A count behind the lock.
+    /// A count behind the lock, and two threads' slots.
     struct Locked {
         lock: RawRwLock,
         count: UnsafeCell<u32>,
+        slots: Registry<2>,
     }
 
     // SAFETY: the count is only touched under the lock, which is what the
@@ -353,18 +572,48 @@ mod loom_tests {
     unsafe impl Sync for Locked {}
 
     impl Locked {
+        fn new(biased: bool) -> Self {
+            let lock = RawRwLock::new();
+            if biased {
+                lock.writer.store(BIASED, Relaxed);
+            }
+            Self {
+                lock,
+                count: UnsafeCell::new(0),
+                slots: Registry::new(),
+            }
+        }
+
         fn add_one(&self) {
-            self.lock.write();
+            self.lock.write_with(|| self.slots.in_use());
             // SAFETY: the write lock is held.
             self.count.with_mut(|count| unsafe { *count += 1 });
             self.lock.unlock_write();
         }
 
+        /// Reads through the readers' count.
         fn get(&self) -> u32 {
             self.lock.read();
             // SAFETY: a read lock is held.
             let count = self.count.with(|count| unsafe { *count });
             self.lock.leave_as_reader();
+            count
+        }
+
+        /// Reads as `read_biased` does: through `slot` if the lock is
+        /// biased, through the count otherwise, counting towards the bias.
+        fn get_biased(&self, slot: &Slot) -> u32 {
+            let biased = self.lock.try_read_biased(slot);
+            if !biased {
+                self.lock.read_and_count();
+            }
+            // SAFETY: a read lock is held.
+            let count = self.count.with(|count| unsafe { *count });
+            if biased {
+                RawRwLock::leave_biased(slot);
+            } else {
+                self.lock.leave_as_reader();
+            }
             count
         }
     }
@@ -376,10 +625,7 @@ mod loom_tests {
         // Every turn of a wait loop is a branch.
         builder.max_branches = 10_000;
         builder.check(move || {
-            let locked = Arc::new(Locked {
-                lock: RawRwLock::new(),
-                count: UnsafeCell::new(0),
-            });
+            let locked = Arc::new(Locked::new(false));
             let writer = {
                 let locked = Arc::clone(&locked);
                 thread::spawn(move || locked.add_one())
@@ -403,6 +649,49 @@ mod loom_tests {
     #[test]
     fn two_writers() {
         model(true);
+    }
+
+    /// A writer revokes the bias while the main thread reads through its
+    /// slot twice: the writer waits for a biased read under way, a read
+    /// after the write sees it (the second read never sees less than the
+    /// first), and once the lock is free again reads bias it anew.
+    fn biased_model(biased: bool) {
+        let mut builder = loom::model::Builder::new();
+        builder.max_branches = 10_000;
+        builder.check(move || {
+            let locked = Arc::new(Locked::new(biased));
+            let slot = locked.slots.claim().expect("a free slot");
+            let writer = {
+                let locked = Arc::clone(&locked);
+                thread::spawn(move || locked.add_one())
+            };
+            let first = locked.get_biased(slot);
+            let second = locked.get_biased(slot);
+            assert!(
+                first <= second && second <= 1,
+                "read {first}, then {second}"
+            );
+            writer.join().unwrap();
+            assert_eq!(locked.get_biased(slot), 1);
+            // After the write, `BIAS_AFTER` reads (one slot is in use) and
+            // one more bias the lock, and then reads go through the slot.
+            for _ in 0..=BIAS_AFTER {
+                locked.get_biased(slot);
+            }
+            assert_eq!(locked.lock.writer.load(Relaxed), BIASED);
+            assert!(locked.lock.try_read_biased(slot));
+            RawRwLock::leave_biased(slot);
+        });
+    }
+
+    #[test]
+    fn a_writer_revokes_the_bias_of_a_reader() {
+        biased_model(true);
+    }
+
+    #[test]
+    fn a_reader_biases_the_lock_as_a_writer_comes() {
+        biased_model(false);
     }
 }
 
@@ -528,34 +817,125 @@ mod tests {
         }
     }
 
+    /// Reads enough to bias `lock`.
+    fn bias(lock: &RwLock<u64>) {
+        for _ in 0..=BIAS_AFTER * 1024 {
+            std::hint::black_box(*read_biased(lock));
+        }
+        // SAFETY: only the lock's words are read.
+        assert_eq!(unsafe { lock.raw() }.writer.load(Relaxed), BIASED);
+    }
+
+    /// A read of a biased lock writes neither of its words, and a write
+    /// takes the bias away until enough reads come again.
+    #[test]
+    fn a_biased_read_leaves_the_lock_alone() {
+        let lock = RwLock::new(5);
+        bias(&lock);
+        // SAFETY: only the lock's words are read.
+        let raw = unsafe { lock.raw() };
+        let guard = read_biased(&lock);
+        assert!(guard.slot.is_some(), "read through the count");
+        assert_eq!((*guard, raw.writer.load(Relaxed)), (5, BIASED));
+        assert_eq!(raw.readers.load(Relaxed), 0);
+        drop(guard);
+        *lock.write() = 6;
+        assert_eq!(raw.writer.load(Relaxed), 0);
+        let guard = read_biased(&lock);
+        assert!(guard.slot.is_none(), "biased right after a write");
+        assert_eq!(*guard, 6);
+    }
+
+    /// A biased read inside another goes through the count: a thread's
+    /// slot names one lock at a time.
+    #[test]
+    fn a_read_inside_a_biased_read_counts_itself() {
+        let (outer, inner) = (RwLock::new(1), RwLock::new(2));
+        bias(&outer);
+        bias(&inner);
+        let held = read_biased(&outer);
+        let nested = read_biased(&inner);
+        assert!(held.slot.is_some() && nested.slot.is_none());
+        // SAFETY: only the lock's words are read.
+        assert_eq!(unsafe { inner.raw() }.readers.load(Relaxed), 1);
+        drop(nested);
+        assert!(
+            outer.try_write().is_none(),
+            "a writer passed a biased reader"
+        );
+        drop(held);
+        assert!(outer.try_write().is_some());
+    }
+
+    /// A writer waits for a biased reader on another thread.
+    #[test]
+    fn a_writer_waits_for_a_biased_reader() {
+        let lock: &'static RwLock<u64> = Box::leak(Box::new(RwLock::new(0)));
+        let (reading, read) = mpsc::channel();
+        let (release, released) = mpsc::channel::<()>();
+        let reader = thread::spawn(move || {
+            bias(lock);
+            let guard = read_biased(lock);
+            assert!(guard.slot.is_some());
+            reading.send(()).unwrap();
+            released.recv().unwrap();
+            // The writer is waiting, and must not have written.
+            assert_eq!(*guard, 0);
+        });
+        read.recv_timeout(PATIENCE).unwrap();
+        let (done, finished) = mpsc::channel();
+        let writer = thread::spawn(move || {
+            *lock.write() = 1;
+            done.send(()).unwrap();
+        });
+        thread::sleep(Duration::from_millis(50));
+        assert!(finished.try_recv().is_err(), "wrote under a biased reader");
+        release.send(()).unwrap();
+        finished
+            .recv_timeout(PATIENCE)
+            .expect("the writer never got in");
+        reader.join().unwrap();
+        writer.join().unwrap();
+        assert_eq!(*read_biased(lock), 1);
+    }
+
     /// Oversubscribed: threads take turns on a pair that writers keep
-    /// equal, and readers must never see them apart.
+    /// equal, and readers must never see them apart, whether they read
+    /// through the count or, mostly, through the bias.
     #[test]
     fn readers_never_see_a_write_half_done() {
         let lock = RwLock::new((0u64, 0u64));
         let threads = 4 * thread::available_parallelism().map_or(2, |n| n.get());
         let rounds = 20_000;
+        let biased = std::sync::atomic::AtomicUsize::new(0);
         thread::scope(|s| {
             for t in 0..threads {
-                let lock = &lock;
+                let (lock, biased) = (&lock, &biased);
                 s.spawn(move || {
                     for i in 0..rounds {
-                        if (i + t) % 4 == 0 {
+                        if (i + t) % 256 == 0 {
                             let mut pair = lock.write();
                             pair.0 += 1;
                             std::hint::black_box(&mut *pair);
                             pair.1 += 1;
-                        } else {
+                        } else if i % 2 == 0 {
                             let pair = lock.read();
                             assert_eq!(pair.0, pair.1);
+                        } else {
+                            let pair = read_biased(lock);
+                            assert_eq!(pair.0, pair.1);
+                            if pair.slot.is_some() {
+                                biased.fetch_add(1, Relaxed);
+                            }
                         }
                     }
                 });
             }
         });
         let writes = (0..threads)
-            .map(|t| (0..rounds).filter(|i| (i + t) % 4 == 0).count() as u64)
+            .map(|t| (0..rounds).filter(|i| (i + t) % 256 == 0).count() as u64)
             .sum::<u64>();
         assert_eq!(*lock.read(), (writes, writes));
+        assert!(biased.into_inner() > 0, "no read went through the bias");
     }
 }

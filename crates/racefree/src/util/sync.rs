@@ -6,7 +6,7 @@
 
 /// The tables' lock: see `rw_lock.rs` for why not parking_lot's.
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
-pub(crate) use super::rw_lock::{RwLock, RwLockWriteGuard};
+pub(crate) use super::rw_lock::{RwLock, RwLockWriteGuard, read_biased, release_write};
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
 pub(crate) use crossbeam_channel::{Receiver, Sender, unbounded as channel};
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
@@ -19,7 +19,7 @@ pub(crate) use std::thread;
 #[cfg(any(racefree_loom, racefree_shuttle))]
 pub(crate) use model::{
     AtomicPtr, AtomicU8, AtomicU32, AtomicUsize, Mutex, MutexGuard, Receiver, RwLock,
-    RwLockWriteGuard, Sender, channel, thread,
+    RwLockWriteGuard, Sender, channel, read_biased, release_write, thread,
 };
 
 /// The checker's primitives behind parking_lot's signatures. racefree never
@@ -54,6 +54,17 @@ mod model {
         pub(crate) fn write(&self) -> RwLockWriteGuard<'_, T> {
             self.0.write().expect("no lock is poisoned in a model test")
         }
+    }
+
+    /// Releases the checker's write lock.
+    pub(crate) fn release_write<T>(guard: RwLockWriteGuard<'_, T>) {
+        drop(guard);
+    }
+
+    /// The checker's read lock: the bias is racefree's own lock's, checked
+    /// in its own model tests.
+    pub(crate) fn read_biased<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+        lock.read()
     }
 
     #[derive(Debug)]
