@@ -97,8 +97,15 @@ use crate::locked_table::LockedTable;
 /// its table is growing (about 6 % fewer instructions on exchange), three
 /// more runs gave 1.24 to 1.92 by median in 25 of 27 cells. The misses:
 /// 1.07 on exchange at 1 thread, where dashmap runs close, and 1.06 on
-/// read-heavy at 2 threads against papaya, whose reads write nothing (see
-/// "Past two cores").
+/// read-heavy at 2 threads against papaya, whose reads write nothing.
+/// Since reads are biased (above), reads of a hot set from every thread
+/// run as fast as papaya's: Go's LoadMostlyHits at 2 threads went from 25
+/// to 63–68 M ops/s, 2.5 to 3 times dashmap. The bias has a price on the
+/// trio: in two alternating pairs against the build before, exchange at 2
+/// and 8 threads and read-heavy at 8 fell by about a tenth, and two cells
+/// fell below 1.2 times the best peer once each (exchange 1.14 and
+/// rapid-grow 0.99 at 8 threads; BENCHMARKS.md, "Reads biased to
+/// readers").
 ///
 /// # Past two cores
 ///

@@ -30,8 +30,9 @@ pub(crate) const IDLE: usize = 1;
 pub(crate) type Slot = CachePadded<AtomicUsize>;
 
 /// How many threads alive at once can read without the readers' count:
-/// more than the cores of the machines racefree is built for, and 32 KiB
-/// of memory that stays untouched beyond the slots in use.
+/// more than the cores of the machines racefree is built for, in 64 KiB
+/// (crossbeam pads a slot to 128 bytes on x86-64) that stay untouched
+/// beyond the slots in use.
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
 const SLOTS: usize = 512;
 
