@@ -104,7 +104,8 @@ use crate::locked_table::LockedTable;
 /// trio: in two alternating pairs against the build before, exchange at 2
 /// and 8 threads and read-heavy at 8 fell by about a tenth, and two cells
 /// fell below 1.2 times the best peer once each (exchange 1.14 and
-/// rapid-grow 0.99 at 8 threads; BENCHMARKS.md, "Reads biased to
+/// rapid-grow 0.99 at 8 threads). A full run after it cleared 1.2 in all
+/// nine cells, 1.30 to 1.71 by median (BENCHMARKS.md, "Reads biased to
 /// readers").
 ///
 /// # Past two cores
