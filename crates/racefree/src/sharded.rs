@@ -50,9 +50,9 @@ use crate::locked_table::LockedTable;
 /// - BRAVO as published, with a table of slots hashed by thread and lock:
 ///   claiming a slot takes a compare-and-swap, which cost as much as the
 ///   lock, and lookups ran 1.2 to 2 times slower than through the lock.
-///   With a slot per thread, claimed by a plain store, the bias costs about
-///   15 instructions more than the count on a lookup at one thread, and
-///   saves it a read-modify-write.
+///   With a slot per thread, where a reader names its lock with a plain
+///   store, the bias costs about 15 instructions more than the count on a
+///   lookup at one thread, and saves it a read-modify-write.
 ///
 /// What narrows the gap is prefetching. Before taking the lock, a call
 /// starts loading its key's control bytes and first buckets, from an

@@ -26,8 +26,9 @@
 //!
 //! A read through the readers' count writes the lock's cache line twice,
 //! so readers of one lock on many cores pass that line between them and
-//! take turns. Once a lock has been read [`BIAS_AFTER`] times through the
-//! count, a reader sets [`BIASED`]. From then on a reader
+//! take turns. Once a lock has been read enough times through the count
+//! ([`BIAS_AFTER`], more after a writer revoked the bias), a reader sets
+//! [`BIASED`]. From then on a reader
 //! ([`read_biased`]) writes the lock's address in its thread's own slot
 //! (`reader_slots.rs`), checks that the lock is still biased, reads, and
 //! clears its slot with a plain store: it writes only its own line, and the
@@ -36,8 +37,8 @@
 //! name it; until the lock is released, readers find `WRITER` beside
 //! `BIASED` and go through the count. This is BRAVO (Dice and Kogan,
 //! "BRAVO: Biased Locking for Reader-Writer Locks", 2019) with a slot per
-//! thread instead of a table hashed by thread and lock, so a reader claims
-//! its slot with a store rather than a compare-and-swap; and a lock waits
+//! thread instead of a table hashed by thread and lock, so a reader names
+//! the lock with a store rather than a compare-and-swap; and a lock waits
 //! for a number of reads rather than a time before it is biased again.
 //!
 //! Written here because no maintained crate offers a lock with this
@@ -196,8 +197,8 @@ impl RawRwLock {
     ///
     /// `SeqCst` here and in [`write_with`](Self::write_with), as in
     /// [`try_read`](Self::try_read): a reader names the lock and then
-    /// looks for the bias, a writer clears the bias and then looks through
-    /// the slots, and one of the two must see the other.
+    /// looks for the bias alone, a writer sets `WRITER` and then looks
+    /// through the slots, and one of the two must see the other.
     #[inline]
     fn try_read_biased(&self, slot: &Slot) -> bool {
         if self.writer.load(Relaxed) != BIASED || slot.load(Relaxed) != IDLE {
