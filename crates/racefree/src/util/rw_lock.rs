@@ -276,11 +276,18 @@ impl RawRwLock {
     /// Releases the write lock.
     #[inline]
     fn unlock_write(&self) {
+        self.unlock_write_leaving(0);
+    }
+
+    /// Releases the write lock and leaves `bias` (0 or [`BIASED`]) in its
+    /// word.
+    #[inline]
+    fn unlock_write_leaving(&self, bias: u32) {
         // `DRAINING` is gone by now, and `BIASED` is no sleeper.
         let sleepers = self.writer.load(Relaxed) & PARKED != 0;
         // A plain store: see the module docs, also for the sleeper it may
         // miss.
-        self.writer.store(0, Release);
+        self.writer.store(bias, Release);
         if sleepers {
             self.wake_all();
         }
@@ -479,7 +486,9 @@ unsafe impl lock_api::RawRwLock for RawRwLock {
         if self.readers.load(SeqCst) != 0
             || (before & BIASED != 0 && self.read_through_a_slot(reader_slots::in_use()))
         {
-            self.unlock_write();
+            // The bias stays: a biased reader may still be reading, and
+            // the next writer must look for it.
+            self.unlock_write_leaving(before & BIASED);
             return false;
         }
         true
@@ -860,10 +869,13 @@ mod tests {
         // SAFETY: only the lock's words are read.
         assert_eq!(unsafe { inner.raw() }.readers.load(Relaxed), 1);
         drop(nested);
-        assert!(
-            outer.try_write().is_none(),
-            "a writer passed a biased reader"
-        );
+        // Twice: a failed try must leave the bias for the next writer.
+        for _ in 0..2 {
+            assert!(
+                outer.try_write().is_none(),
+                "a writer passed a biased reader"
+            );
+        }
         drop(held);
         assert!(outer.try_write().is_some());
     }
