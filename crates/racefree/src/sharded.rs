@@ -132,10 +132,10 @@ use crate::locked_table::LockedTable;
 /// - **A write to a read-biased shard looks at every thread's line.** It
 ///   reads one cache line per thread that has read any ShardedMap or
 ///   LockedMap and is still alive, and waits for those reading its shard.
-///   After such a write the shard waits for 16 reads per two such threads
-///   before it is biased again, so a shard written often pays this rarely,
-///   and meanwhile its reads go through the count and write its lock line
-///   again. Up to 512 threads alive at once get a line; more read through
+///   After such a write the shard waits for 4 reads per two such threads
+///   before it is biased again, so a shard pays this at most once in that
+///   many reads, and meanwhile its reads go through the count and write
+///   its lock line again. Up to 512 threads alive at once get a line; more read through
 ///   the count.
 /// - **A preempted writer stalls its shard.** A thread descheduled while
 ///   it holds a shard's write lock holds up that shard's other callers
