@@ -95,6 +95,15 @@ pub use owned::OwnedMap;
 pub use read_mostly::ReadMostlyMap;
 pub use sharded::ShardedMap;
 
+/// The reader-biased lock on the maps' tables (`util/rw_lock.rs`), for
+/// racefree-cache's shards. Not part of racefree's API: it may change in
+/// any release.
+#[doc(hidden)]
+#[cfg(not(any(racefree_loom, racefree_shuttle)))]
+pub mod biased_lock {
+    pub use crate::util::rw_lock::{RawRwLock, ReadGuard, RwLock, read_biased};
+}
+
 #[cfg(test)]
 mod tests {
     use std::panic::{RefUnwindSafe, UnwindSafe};

@@ -47,8 +47,11 @@
 
 #![allow(unsafe_code)]
 // Under a model checker the maps use the checker's lock; this one is
-// compiled for its own model tests.
-#![cfg_attr(any(racefree_loom, racefree_shuttle), allow(dead_code))]
+// compiled for its own model tests, and racefree-cache is not built.
+#![cfg_attr(
+    any(racefree_loom, racefree_shuttle),
+    allow(dead_code, unreachable_pub)
+)]
 
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
 use std::time::{Duration, Instant};
@@ -111,7 +114,7 @@ const BIASED_RECHECK: Duration = Duration::from_micros(50);
 /// A reader-writer lock that prefers writers: a reader backs off while a
 /// writer holds or has claimed the lock.
 #[derive(Debug)]
-pub(crate) struct RawRwLock {
+pub struct RawRwLock {
     /// [`WRITER`], [`PARKED`], [`DRAINING`] and [`BIASED`].
     writer: AtomicU32,
     /// Readers holding the lock, and readers about to find that a writer
@@ -125,7 +128,7 @@ pub(crate) struct RawRwLock {
 
 /// A value behind a [`RawRwLock`].
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
-pub(crate) type RwLock<T> = lock_api::RwLock<RawRwLock, T>;
+pub type RwLock<T> = lock_api::RwLock<RawRwLock, T>;
 /// Write access to a [`RwLock`]'s value.
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
 pub(crate) type RwLockWriteGuard<'a, T> = lock_api::RwLockWriteGuard<'a, RawRwLock, T>;
@@ -271,10 +274,16 @@ impl RawRwLock {
     #[inline(never)]
     fn revoke_bias<'s>(&self, slots: impl FnOnce() -> &'s [Slot]) {
         let slots = slots();
-        let pairs = u32::try_from(slots.len().div_ceil(2)).unwrap_or(u32::MAX);
+        self.hold_off_bias(slots.len());
+        self.wait_for_biased_readers(slots);
+    }
+
+    /// Sets the reads through the count that the lock waits for before it
+    /// is biased again, once a writer has taken the bias away.
+    fn hold_off_bias(&self, slots_in_use: usize) {
+        let pairs = u32::try_from(slots_in_use.div_ceil(2)).unwrap_or(u32::MAX);
         self.reads
             .store(BIAS_AFTER.saturating_mul(pairs.max(1)), Relaxed);
-        self.wait_for_biased_readers(slots);
     }
 
     /// Whether a reader in `slots` names this lock.
@@ -492,13 +501,20 @@ unsafe impl lock_api::RawRwLock for RawRwLock {
         let Some(before) = self.claim() else {
             return false;
         };
-        if self.readers.load(SeqCst) != 0
-            || (before & BIASED != 0 && self.read_through_a_slot(reader_slots::in_use()))
-        {
+        let bias = before & BIASED;
+        let slots = if bias == 0 {
+            &[]
+        } else {
+            reader_slots::in_use()
+        };
+        if self.readers.load(SeqCst) != 0 || self.read_through_a_slot(slots) {
             // The bias stays: a biased reader may still be reading, and
             // the next writer must look for it.
-            self.unlock_write_leaving(before & BIASED);
+            self.unlock_write_leaving(bias);
             return false;
+        }
+        if bias != 0 {
+            self.hold_off_bias(slots.len());
         }
         true
     }
@@ -525,7 +541,7 @@ pub(crate) fn release_write<T>(guard: RwLockWriteGuard<'_, T>) {
 /// one, so that the read writes only this thread's slot, and through the
 /// readers' count otherwise.
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
-pub(crate) struct ReadGuard<'a, T> {
+pub struct ReadGuard<'a, T> {
     lock: &'a RwLock<T>,
     /// The slot naming the lock, if the read went through the bias.
     slot: Option<&'static Slot>,
@@ -534,7 +550,7 @@ pub(crate) struct ReadGuard<'a, T> {
 /// Takes `lock` for reading; see [`ReadGuard`].
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
 #[inline]
-pub(crate) fn read_biased<T>(lock: &RwLock<T>) -> ReadGuard<'_, T> {
+pub fn read_biased<T>(lock: &RwLock<T>) -> ReadGuard<'_, T> {
     // SAFETY: the raw lock is taken and released only in pairs, here and
     // in the guard's drop.
     let raw = unsafe { lock.raw() };
@@ -543,6 +559,15 @@ pub(crate) fn read_biased<T>(lock: &RwLock<T>) -> ReadGuard<'_, T> {
         raw.read_and_count();
     }
     ReadGuard { lock, slot }
+}
+
+#[cfg(not(any(racefree_loom, racefree_shuttle)))]
+impl<T> std::fmt::Debug for ReadGuard<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadGuard")
+            .field("biased", &self.slot.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
@@ -863,6 +888,13 @@ mod tests {
         let guard = read_biased(&lock);
         assert!(guard.slot.is_none(), "biased right after a write");
         assert_eq!(*guard, 6);
+        drop(guard);
+        // A `try_write` takes the bias away as a write does.
+        bias(&lock);
+        *lock.try_write().expect("no reader holds the lock") = 7;
+        let guard = read_biased(&lock);
+        assert!(guard.slot.is_none(), "biased right after a try_write");
+        assert_eq!(*guard, 7);
     }
 
     /// A biased read inside another goes through the count: a thread's
