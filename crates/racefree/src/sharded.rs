@@ -100,13 +100,12 @@ use crate::locked_table::LockedTable;
 /// read-heavy at 2 threads against papaya, whose reads write nothing.
 /// Since reads are biased (above), reads of a hot set from every thread
 /// run as fast as papaya's: Go's LoadMostlyHits at 2 threads went from 25
-/// to 63–68 M ops/s, 2.5 to 3 times dashmap. The bias has a price on the
-/// trio: in two alternating pairs against the build before, exchange at 2
-/// and 8 threads and read-heavy at 8 fell by about a tenth, and two cells
-/// fell below 1.2 times the best peer once each (exchange 1.14 and
-/// rapid-grow 0.99 at 8 threads). A full run after it cleared 1.2 in all
-/// nine cells, 1.30 to 1.71 by median (BENCHMARKS.md, "Reads biased to
-/// readers").
+/// to 63–68 M ops/s, 2.5 to 3 times dashmap. On the trio, three full runs
+/// since a lock waits for 4 reads per two threads (not 16) before it is
+/// biased again gave 1.35 to 1.82 on read-heavy and 1.28 to 1.62 on
+/// rapid-grow at every thread count, and 1.03 to 1.35 on exchange, where
+/// scc runs closest at 2 and 8 threads (BENCHMARKS.md, "Four reads per
+/// two threads").
 ///
 /// # Past two cores
 ///
