@@ -44,14 +44,16 @@
 //! to readers: once a shard has been read a while since its last write, a
 //! lookup writes only cache lines of its own thread's (it counts its hit
 //! for the stats and the policy in its own cell), so hits on many cores
-//! do not take turns on a shared line. A hit counts in the entry it found, with
-//! a plain load and store, and the policy reads that count when it next
-//! looks at the entry (every policy but LRU works this way: see
-//! [`policy`]). A miss, and under LRU a hit, is recorded in a small
+//! do not take turns on a shared line. A hit counts in the entry it
+//! found, with a plain load and store, and the policy reads that count
+//! when it next looks at the entry (every policy but LRU works this way:
+//! see [`policy`]). A miss, and under LRU a hit, is recorded in a small
 //! per-shard buffer; whoever next takes the lock exclusively (a write, or
 //! a lookup that finds the buffer half full) applies the records to the
 //! policy in order, before changing anything, as Caffeine's read buffers
-//! do. On one thread the policy sees exactly the calls made; under
+//! do. On one thread the policy sees exactly the calls made (but
+//! W-TinyLFU's tally of hits, from which it tunes its window, hears of
+//! them 16 at a time); under
 //! contention, two hits on one entry at the same moment may count once,
 //! and a lookup that finds the buffer full is counted in the stats but not
 //! recorded. Keys and values must be `Sync`, since lookups on many threads

@@ -129,13 +129,13 @@ use crate::locked_table::LockedTable;
 ///
 /// What would limit it:
 /// - **A write to a read-biased shard looks at every thread's line.** It
-///   reads one cache line per thread that has read any ShardedMap or
-///   LockedMap and is still alive, and waits for those reading its shard.
-///   After such a write the shard waits for 4 reads per two such threads
-///   before it is biased again, so a shard pays this at most once in that
-///   many reads, and meanwhile its reads go through the count and write
-///   its lock line again. Up to 512 threads alive at once get a line; more read through
-///   the count.
+///   reads one cache line per thread that has read any ShardedMap,
+///   LockedMap or racefree-cache `Cache` and is still alive, and waits for
+///   those reading its shard. After such a write the shard waits for 4
+///   reads per two such threads before it is biased again, so a shard pays
+///   this at most once in that many reads, and meanwhile its reads go
+///   through the count and write its lock line again. Up to 512 threads
+///   alive at once get a line; more read through the count.
 /// - **A preempted writer stalls its shard.** A thread descheduled while
 ///   it holds a shard's write lock holds up that shard's other callers
 ///   until it runs again. More shards make that rarer, not impossible.

@@ -1,5 +1,5 @@
-//! The reader-writer lock on each of the lock-based maps' tables: like
-//! parking_lot's, except that releasing the write lock is a plain store,
+//! The reader-writer lock on each of the lock-based maps' tables (and on
+//! racefree-cache's shards, through `biased_lock`): like parking_lot's, except that releasing the write lock is a plain store,
 //! and that a lock mostly read is biased to readers, who then write no
 //! shared cache line.
 //!
