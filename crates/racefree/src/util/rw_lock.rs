@@ -1,7 +1,7 @@
 //! The reader-writer lock on each of the lock-based maps' tables (and on
-//! racefree-cache's shards, through `biased_lock`): like parking_lot's, except that releasing the write lock is a plain store,
-//! and that a lock mostly read is biased to readers, who then write no
-//! shared cache line.
+//! racefree-cache's shards, through `biased_lock`): like parking_lot's,
+//! except that releasing the write lock is a plain store, and that a lock
+//! mostly read is biased to readers, who then write no shared cache line.
 //!
 //! Releasing parking_lot's write lock is a compare-and-swap, which on x86
 //! is a full barrier: it waits until the call's own writes to the table,
@@ -889,12 +889,15 @@ mod tests {
         assert!(guard.slot.is_none(), "biased right after a write");
         assert_eq!(*guard, 6);
         drop(guard);
-        // A `try_write` takes the bias away as a write does.
+        // A `try_write` takes the bias away as a write does, for more
+        // than one read.
         bias(&lock);
         *lock.try_write().expect("no reader holds the lock") = 7;
         let guard = read_biased(&lock);
         assert!(guard.slot.is_none(), "biased right after a try_write");
         assert_eq!(*guard, 7);
+        drop(guard);
+        assert_eq!(raw.writer.load(Relaxed), 0, "biased again at once");
     }
 
     /// A biased read inside another goes through the count: a thread's
