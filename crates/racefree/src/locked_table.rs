@@ -63,10 +63,10 @@ struct ReadMostly {
 /// The write lock, which refreshes the length copy and the bucket hint
 /// when released.
 ///
-/// The calls that write end with [`release`](Self::release) rather than
-/// a drop: the compiler keeps a drop out of line in most of them, which
-/// cost about 35 instructions a write (callgrind). A drop, as on
-/// unwinding, does the same work.
+/// The calls that write [`run`](Self::run) under it, which ends with
+/// [`release`](Self::release) rather than a drop: the compiler keeps a
+/// drop out of line in most of them, which cost about 35 instructions a
+/// write (callgrind). A drop, as on unwinding, does the same work.
 struct WriteGuard<'a, K, V> {
     table: RwLockWriteGuard<'a, GrowingTable<(K, V)>>,
     len: &'a AtomicUsize,
@@ -94,6 +94,14 @@ impl<K, V> WriteGuard<'_, K, V> {
     fn publish(&self) {
         self.len.store(self.table.len(), Relaxed);
         self.hint.refresh(&self.table, self.before);
+    }
+
+    /// Runs `f` on the table, then releases the lock inline.
+    #[inline(always)]
+    fn run<R>(mut self, f: impl FnOnce(&mut GrowingTable<(K, V)>) -> R) -> R {
+        let result = f(&mut self);
+        self.release();
+        result
     }
 
     /// Releases the lock, inline.
@@ -177,16 +185,15 @@ impl<K, V> LockedTable<K, V> {
         K: Hash + Eq,
         S: BuildHasher,
     {
-        let mut table = self.write_for(hash);
-        let previous = match table.entry(hash, |(k, _)| *k == key, rehash(hasher)) {
-            Entry::Occupied(mut entry) => Some(mem::replace(&mut entry.get_mut().1, value)),
-            Entry::Vacant(entry) => {
-                entry.insert((key, value));
-                None
+        self.write_for(hash).run(|table| {
+            match table.entry(hash, |(k, _)| *k == key, rehash(hasher)) {
+                Entry::Occupied(mut entry) => Some(mem::replace(&mut entry.get_mut().1, value)),
+                Entry::Vacant(entry) => {
+                    entry.insert((key, value));
+                    None
+                }
             }
-        };
-        table.release();
-        previous
+        })
     }
 
     /// Returns the value for `key`, first storing `make()` if it is absent,
@@ -207,16 +214,15 @@ impl<K, V> LockedTable<K, V> {
             return (found, true);
         }
         // `get_with` has just prefetched the key's lines.
-        let mut table = self.write();
-        let found = match table.entry(hash, |(k, _)| *k == key, rehash(hasher)) {
-            Entry::Occupied(entry) => (entry.get().1.clone(), true),
-            Entry::Vacant(entry) => {
-                let value = make();
-                (entry.insert((key, value)).get().1.clone(), false)
-            }
-        };
-        table.release();
-        found
+        self.write().run(
+            |table| match table.entry(hash, |(k, _)| *k == key, rehash(hasher)) {
+                Entry::Occupied(entry) => (entry.get().1.clone(), true),
+                Entry::Vacant(entry) => {
+                    let value = make();
+                    (entry.insert((key, value)).get().1.clone(), false)
+                }
+            },
+        )
     }
 
     pub(crate) fn remove<Q, S>(&self, hasher: &S, hash: u64, key: &Q) -> Option<V>
@@ -241,16 +247,16 @@ impl<K, V> LockedTable<K, V> {
         Q: Eq + ?Sized,
         S: BuildHasher,
     {
-        let mut table = self.write_for(hash);
-        let removed = match table.find_entry(hash, matches(key)) {
-            Some(entry) if condition(&entry.get().1) => Some(entry.remove().0.1),
-            _ => None,
-        };
-        if removed.is_some() {
-            self.shrink_if_sparse(&mut table, hasher);
-        }
-        table.release();
-        removed
+        self.write_for(hash).run(|table| {
+            let removed = match table.find_entry(hash, matches(key)) {
+                Some(entry) if condition(&entry.get().1) => Some(entry.remove().0.1),
+                _ => None,
+            };
+            if removed.is_some() {
+                self.shrink_if_sparse(table, hasher);
+            }
+            removed
+        })
     }
 
     pub(crate) fn compare_and_swap<Q>(
@@ -265,16 +271,14 @@ impl<K, V> LockedTable<K, V> {
         Q: Eq + ?Sized,
         V: PartialEq,
     {
-        let mut table = self.write_for(hash);
-        let swapped = match table.find_mut(hash, matches(key)) {
-            Some((_, value)) if *value == *current => {
-                *value = new;
-                Ok(())
-            }
-            _ => Err(new),
-        };
-        table.release();
-        swapped
+        self.write_for(hash)
+            .run(|table| match table.find_mut(hash, matches(key)) {
+                Some((_, value)) if *value == *current => {
+                    *value = new;
+                    Ok(())
+                }
+                _ => Err(new),
+            })
     }
 
     pub(crate) fn update<Q>(&self, hash: u64, key: &Q, f: impl FnOnce(&V) -> V) -> bool
@@ -282,16 +286,14 @@ impl<K, V> LockedTable<K, V> {
         K: Borrow<Q>,
         Q: Eq + ?Sized,
     {
-        let mut table = self.write_for(hash);
-        let updated = match table.find_mut(hash, matches(key)) {
-            Some((_, value)) => {
-                *value = f(value);
-                true
-            }
-            None => false,
-        };
-        table.release();
-        updated
+        self.write_for(hash)
+            .run(|table| match table.find_mut(hash, matches(key)) {
+                Some((_, value)) => {
+                    *value = f(value);
+                    true
+                }
+                None => false,
+            })
     }
 
     pub(crate) fn compute<S>(
@@ -305,23 +307,23 @@ impl<K, V> LockedTable<K, V> {
         K: Hash + Eq,
         S: BuildHasher,
     {
-        let mut table = self.write_for(hash);
-        let previous = match table.entry(hash, |(k, _)| *k == key, rehash(hasher)) {
-            Entry::Occupied(mut entry) => match f(Some(&entry.get().1)) {
-                Action::Keep => None,
-                Action::Set(value) => Some(mem::replace(&mut entry.get_mut().1, value)),
-                Action::Remove => Some(entry.remove().0.1),
-            },
-            Entry::Vacant(entry) => {
-                if let Action::Set(value) = f(None) {
-                    entry.insert((key, value));
+        self.write_for(hash).run(|table| {
+            let previous = match table.entry(hash, |(k, _)| *k == key, rehash(hasher)) {
+                Entry::Occupied(mut entry) => match f(Some(&entry.get().1)) {
+                    Action::Keep => None,
+                    Action::Set(value) => Some(mem::replace(&mut entry.get_mut().1, value)),
+                    Action::Remove => Some(entry.remove().0.1),
+                },
+                Entry::Vacant(entry) => {
+                    if let Action::Set(value) = f(None) {
+                        entry.insert((key, value));
+                    }
+                    None
                 }
-                None
-            }
-        };
-        self.shrink_if_sparse(&mut table, hasher);
-        table.release();
-        previous
+            };
+            self.shrink_if_sparse(table, hasher);
+            previous
+        })
     }
 
     /// Calls `f` on a copy of the entries, taken under the read lock and
