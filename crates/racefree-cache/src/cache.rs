@@ -345,7 +345,10 @@ where
                 return Some(Some(entry.value.clone()));
             }
             Lookup::Found(entry) => (Some(entry.value.clone()), Access::Hit(entry.slot)),
-            Lookup::Absent if record_miss => (None, Access::Miss(hash)),
+            Lookup::Absent if record_miss => {
+                state.store.prefetch_miss(hash);
+                (None, Access::Miss(hash))
+            }
             Lookup::Absent | Lookup::Expired => return None,
         };
         let recorded = shard.accesses.record(access);

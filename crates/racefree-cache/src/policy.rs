@@ -80,6 +80,11 @@ pub(crate) mod sealed {
         /// A lookup of `hash` found nothing.
         fn on_miss(&mut self, _hash: u64) {}
 
+        /// A lookup of `hash` found nothing, and [`on_miss`](Policy::on_miss)
+        /// will hear of it later: start loading what that call will touch.
+        /// Called under the shard's shared lock, so it takes `&self`.
+        fn prefetch_miss(&self, _hash: u64) {}
+
         /// Entry `i` was just added to the store: link it.
         fn on_insert<K, V>(&mut self, nodes: &mut Nodes<K, V>, i: u32);
 

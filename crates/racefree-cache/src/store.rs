@@ -155,6 +155,12 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
         }
     }
 
+    /// A reader found no entry for `hash` and recorded the miss, for
+    /// [`apply`](Self::apply) later.
+    pub(crate) fn prefetch_miss(&self, hash: u64) {
+        self.policy.prefetch_miss(hash);
+    }
+
     /// Tells the policy that readers counted `n` hits in their entries.
     pub(crate) fn on_hits(&mut self, n: u64) {
         if n > 0 {

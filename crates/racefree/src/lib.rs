@@ -104,6 +104,12 @@ pub mod biased_lock {
     pub use crate::util::rw_lock::{RawRwLock, ReadGuard, RwLock, read_biased};
 }
 
+/// Starts loading a cache line (`util/prefetch.rs`), for racefree-cache's
+/// frequency sketch. Not part of racefree's API: it may change in any
+/// release.
+#[doc(hidden)]
+pub use util::prefetch::prefetch;
+
 #[cfg(test)]
 mod tests {
     use std::panic::{RefUnwindSafe, UnwindSafe};

@@ -79,6 +79,18 @@ impl Sketch {
         })
     }
 
+    /// Starts loading `hash`'s four counters, for an increment to come. A
+    /// reader that misses calls this (through
+    /// [`Policy::prefetch_miss`](super::sealed::Policy::prefetch_miss)), so
+    /// that the writer who later drains the miss into the sketch finds them
+    /// near at hand: the sketch is 32 bytes an entry, beyond the first-level
+    /// cache and sharing the second with the entries.
+    pub(crate) fn prefetch(&self, hash: u64) {
+        for i in self.slots(hash) {
+            racefree::prefetch(self.counters.as_ptr().wrapping_add(i).addr());
+        }
+    }
+
     /// Counts one occurrence of `hash`.
     pub(crate) fn increment(&mut self, hash: u64) {
         self.add(hash, 1);

@@ -256,6 +256,10 @@ impl sealed::Policy for TinyLfu {
         self.climb(n, 0);
     }
 
+    fn prefetch_miss(&self, hash: u64) {
+        self.sketch.prefetch(hash);
+    }
+
     fn on_miss(&mut self, hash: u64) {
         self.sketch.increment(hash);
         self.climb(0, 1);

@@ -9,7 +9,7 @@
 /// load and nothing else. A no-op off x86_64, under Miri and under the
 /// model checkers.
 #[inline(always)]
-pub(crate) fn prefetch(addr: usize) {
+pub fn prefetch(addr: usize) {
     #[cfg(all(
         target_arch = "x86_64",
         not(any(miri, racefree_loom, racefree_shuttle))
