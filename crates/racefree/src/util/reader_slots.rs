@@ -3,8 +3,10 @@
 //! writes only a line of the reader's own.
 //!
 //! A thread claims a slot the first time it reads and gives it back when it
-//! exits. A writer revoking a lock's bias looks through the slots claimed so
-//! far for readers of that lock. The slots are a fixed array, so a thread
+//! exits. A writer revoking a lock's bias looks through the slots up to the
+//! highest one owned for readers of that lock, so that after a burst of
+//! threads has exited, writes look through only as many slots as the
+//! threads still alive need. The slots are a fixed array, so a thread
 //! beyond the first [`SLOTS`] alive at once reads through the lock's
 //! readers' count instead.
 
@@ -14,11 +16,11 @@
 
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
 use std::cell::Cell;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
 
 use crossbeam_utils::CachePadded;
 
-use crate::util::sync::AtomicUsize;
+use crate::util::sync::{AtomicUsize, Mutex};
 
 /// A slot's value while no thread owns it.
 const FREE: usize = 0;
@@ -39,14 +41,22 @@ const SLOTS: usize = 512;
 /// Every slot, and how far threads have claimed them.
 pub(crate) struct Registry<const N: usize> {
     slots: [Slot; N],
-    /// One past the highest slot ever claimed: writers look no further.
+    /// One past the highest slot owned: writers look no further. Changed
+    /// only under `changing`.
     in_use: AtomicUsize,
+    /// Held while a slot is claimed or given back: a claim must not come
+    /// between a give-back's look for the highest owned slot and its
+    /// lowering of `in_use`, or `in_use` could end below a claimed slot.
+    /// Threads start and exit far too seldom for a lock-free protocol to
+    /// pay for itself.
+    changing: Mutex<()>,
 }
 
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
 static REGISTRY: Registry<SLOTS> = Registry {
     slots: [const { CachePadded::new(AtomicUsize::new(FREE)) }; SLOTS],
     in_use: AtomicUsize::new(0),
+    changing: Mutex::new(()),
 };
 
 impl<const N: usize> Registry<N> {
@@ -56,31 +66,47 @@ impl<const N: usize> Registry<N> {
         Self {
             slots: std::array::from_fn(|_| CachePadded::new(AtomicUsize::new(FREE))),
             in_use: AtomicUsize::new(0),
+            changing: Mutex::new(()),
         }
     }
 
-    /// Slots claimed so far (some may since have been given back).
+    /// The slots up to the highest one owned (some below it may be free).
+    ///
+    /// `SeqCst`, with the claim's: a writer sets `WRITER` on a lock, then
+    /// loads this, then looks through the slots; a reader claims its slot,
+    /// then names the lock in it, then looks for the bias alone. If the
+    /// reader found the bias alone, its look came before the writer's
+    /// `WRITER` in the single order of `SeqCst` operations, so its claim
+    /// came before this load, which therefore covers its slot. (`Acquire`
+    /// and `Release` would not do: nothing makes the claim happen before
+    /// the load.)
     #[inline]
     pub(crate) fn in_use(&self) -> &[Slot] {
-        &self.slots[..self.in_use.load(Acquire).min(N)]
+        &self.slots[..self.in_use.load(SeqCst).min(N)]
     }
 
-    /// A free slot, now [`IDLE`] and this caller's, if any is left.
+    /// The lowest free slot, now [`IDLE`] and this caller's, if any is left.
     pub(crate) fn claim(&self) -> Option<&Slot> {
+        let _changing = self.changing.lock();
         let (index, slot) = self
             .slots
             .iter()
             .enumerate()
-            .find(|(_, slot)| slot.compare_exchange(FREE, IDLE, Relaxed, Relaxed).is_ok())?;
-        // `Release` with `in_use`'s `Acquire`: a writer that finds the slot
-        // in range reads it after the claim.
-        self.in_use.fetch_max(index + 1, Release);
+            .find(|(_, slot)| slot.load(Relaxed) == FREE)?;
+        slot.store(IDLE, Relaxed);
+        self.in_use.fetch_max(index + 1, SeqCst);
         Some(slot)
     }
 
-    /// Gives `slot` back; its thread no longer reads through it.
-    pub(crate) fn give_back(slot: &Slot) {
+    /// Gives `slot` back; its thread no longer reads through it. Lowers
+    /// `in_use` past the free slots at its end.
+    pub(crate) fn give_back(&self, slot: &Slot) {
+        let _changing = self.changing.lock();
         slot.store(FREE, Release);
+        let owned = self.slots[..self.in_use.load(Relaxed)]
+            .iter()
+            .rposition(|slot| slot.load(Relaxed) != FREE);
+        self.in_use.store(owned.map_or(0, |i| i + 1), SeqCst);
     }
 }
 
@@ -119,7 +145,7 @@ impl Drop for Owner {
     fn drop(&mut self) {
         MINE.set(Mine::Without);
         if let Some(slot) = self.0.get() {
-            Registry::<SLOTS>::give_back(slot);
+            REGISTRY.give_back(slot);
         }
     }
 }
@@ -142,7 +168,7 @@ fn claim_mine() -> Option<&'static Slot> {
     let slot = REGISTRY.claim();
     let kept = slot.filter(|slot| OWNER.try_with(|owner| owner.0.set(Some(slot))).is_ok());
     if let (Some(slot), None) = (slot, kept) {
-        Registry::<SLOTS>::give_back(slot);
+        REGISTRY.give_back(slot);
     }
     MINE.set(kept.map_or(Mine::Without, Mine::Claimed));
     kept
@@ -161,8 +187,28 @@ mod tests {
         assert!(!std::ptr::eq(first, second));
         assert!(registry.claim().is_none(), "a third slot out of two");
         assert_eq!(registry.in_use().len(), 2);
-        Registry::<2>::give_back(first);
+        registry.give_back(first);
         assert!(std::ptr::eq(registry.claim().unwrap(), first));
+    }
+
+    /// Writers look through no more slots than the highest one owned:
+    /// `in_use` falls when the slots at its end are given back, in any
+    /// order, and rises again with the next claim beyond it.
+    #[test]
+    fn in_use_ends_at_the_highest_owned_slot() {
+        let registry = Registry::<4>::new();
+        let slots: Vec<_> = (0..3).map(|_| registry.claim().unwrap()).collect();
+        assert_eq!(registry.in_use().len(), 3);
+        registry.give_back(slots[1]);
+        assert_eq!(registry.in_use().len(), 3, "slot 2 is still owned");
+        registry.give_back(slots[2]);
+        assert_eq!(registry.in_use().len(), 1, "slots 1 and 2 are free");
+        let again = registry.claim().unwrap();
+        assert!(std::ptr::eq(again, slots[1]), "the lowest free slot");
+        assert_eq!(registry.in_use().len(), 2);
+        registry.give_back(slots[0]);
+        registry.give_back(again);
+        assert!(registry.in_use().is_empty());
     }
 
     /// Threads one after another, more than there are slots, each get

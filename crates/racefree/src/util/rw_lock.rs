@@ -737,6 +737,35 @@ mod loom_tests {
     fn a_reader_biases_the_lock_as_a_writer_comes() {
         biased_model(false);
     }
+
+    /// While a writer revokes the bias, another thread gives back the
+    /// only slot claimed so far (`in_use` falls to 0) and the main thread
+    /// claims one (slot 1 if it comes first, else slot 0) and reads through
+    /// it: the writer, whichever `in_use` it saw, must not write while that
+    /// read is under way (loom's cell checks it).
+    #[test]
+    fn a_slot_given_back_and_one_claimed_while_a_writer_looks() {
+        let mut builder = loom::model::Builder::new();
+        builder.max_branches = 10_000;
+        builder.check(|| {
+            let locked = Arc::new(Locked::new(true));
+            locked.slots.claim().expect("a free slot");
+            let writer = {
+                let locked = Arc::clone(&locked);
+                thread::spawn(move || locked.add_one())
+            };
+            let giver = {
+                let locked = Arc::clone(&locked);
+                thread::spawn(move || locked.slots.give_back(&locked.slots.in_use()[0]))
+            };
+            let slot = locked.slots.claim().expect("a free slot");
+            let seen = locked.get_biased(slot);
+            assert!(seen <= 1, "read {seen}");
+            writer.join().unwrap();
+            giver.join().unwrap();
+            assert_eq!(locked.get_biased(slot), 1);
+        });
+    }
 }
 
 #[cfg(all(test, not(any(racefree_loom, racefree_shuttle))))]
