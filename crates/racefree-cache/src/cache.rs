@@ -22,7 +22,7 @@ use crate::flight::Flight;
 use crate::policy::{DefaultPolicy, Policy};
 use crate::reentry;
 use crate::removal::RemovalCause;
-use crate::stats::{self, CacheStats, Counters, HIT_SAMPLE, ReaderHits};
+use crate::stats::{self, CacheStats, Counters, HIT_SAMPLE, ReaderCounts};
 use crate::store::{Lookup, Removed, Store};
 
 mod loading;
@@ -75,8 +75,9 @@ pub struct Cache<K, V, P = DefaultPolicy, S = DefaultHashBuilder> {
     expiry: Expiry<K, V>,
     /// The total capacity, split over the shards.
     capacity: AtomicU64,
-    /// Hits found under a shared lock, for [`stats`](Self::stats).
-    reader_hits: ReaderHits,
+    /// Lookups under a shared lock not recorded for the policy, for
+    /// [`stats`](Self::stats).
+    reader_counts: ReaderCounts,
 }
 
 struct Shard<K, V, P> {
@@ -102,11 +103,11 @@ struct Shard<K, V, P> {
 struct State<K, V, P> {
     /// Hits found under the shared lock, for the policy alone, in steps of
     /// [`HIT_SAMPLE`]: a thread counts its hits in its own cell and adds
-    /// them here that many at a time ([`ReaderHits::count`]), so that a
+    /// them here that many at a time ([`ReaderCounts::hit`]), so that a
     /// hit does not write a line that every reader of the shard reads (the
     /// count is padded to a line of its own, for the same reason). Readers
     /// bump it with a plain load and store, so two at once may count one
-    /// step ([`ReaderHits`] keeps the exact count for the stats): an
+    /// step ([`ReaderCounts`] keeps the exact count for the stats): an
     /// atomic add cost about 4 ns of a 27 ns hit on one thread, and a step
     /// lost to a concurrent reader only nudges the policy's estimate of
     /// the hit ratio.
@@ -188,7 +189,7 @@ where
         expiry: Expiry<K, V>,
     ) -> Self {
         let idle = expiry.idle();
-        let reader_hits = ReaderHits::new(shards);
+        let reader_counts = ReaderCounts::new(shards);
         let shards = (0..shards)
             .map(|i| {
                 CachePadded::new(Shard {
@@ -212,7 +213,7 @@ where
             listener,
             expiry,
             capacity: AtomicU64::new(capacity),
-            reader_hits,
+            reader_counts,
         }
     }
 
@@ -339,15 +340,19 @@ where
             Lookup::Found(entry) if P::LAZY_HITS => {
                 entry.touch();
                 let index = racefree::shard_index(hash, self.shards.len());
-                if self.reader_hits.count(index) {
+                if self.reader_counts.hit(index) {
                     stats::bump(&state.shared_hits, HIT_SAMPLE.into());
                 }
                 return Some(Some(entry.value.clone()));
             }
             Lookup::Found(entry) => (Some(entry.value.clone()), Access::Hit(entry.slot)),
-            Lookup::Absent if record_miss => {
+            Lookup::Absent if record_miss && P::HEARS_MISSES => {
                 state.store.prefetch_miss(hash);
                 (None, Access::Miss(hash))
+            }
+            Lookup::Absent if record_miss => {
+                self.reader_counts.miss();
+                return Some(None);
             }
             Lookup::Absent | Lookup::Expired => return None,
         };
@@ -628,7 +633,7 @@ where
             stats.hits += hits;
             stats.misses += misses;
         }
-        self.reader_hits.add_to(&mut stats);
+        self.reader_counts.add_to(&mut stats);
         stats
     }
 

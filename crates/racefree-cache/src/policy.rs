@@ -77,6 +77,12 @@ pub(crate) mod sealed {
         /// with [`LAZY_HITS`](Policy::LAZY_HITS).
         fn on_hits(&mut self, _n: u64) {}
 
+        /// Whether [`on_miss`](Policy::on_miss) does anything: a policy
+        /// that overrides it sets this. Misses found under a shard's shared
+        /// lock are recorded for the policy only if so, and otherwise only
+        /// counted.
+        const HEARS_MISSES: bool = false;
+
         /// A lookup of `hash` found nothing.
         fn on_miss(&mut self, _hash: u64) {}
 

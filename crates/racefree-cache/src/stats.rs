@@ -50,29 +50,32 @@ impl Counters {
     }
 }
 
-/// Hits found under a shard's shared lock, counted exactly: each thread
-/// counts in a cell of its own with a plain load and store, and
-/// [`Cache::stats`](crate::Cache::stats) adds the cells up. A cell outlives
-/// its thread, so no count is lost when a thread ends.
+/// Lookups under a shard's shared lock that the policy does not hear of
+/// one by one, counted exactly: hits, and misses under a policy that
+/// ignores them. Each thread counts in a cell of its own with a plain
+/// load and store, and [`Cache::stats`](crate::Cache::stats) adds the
+/// cells up. A cell outlives its thread, so no count is lost when a
+/// thread ends.
 ///
 /// The cell also counts the thread's hits per shard, so that a hit writes
-/// only the thread's own line: [`count`](Self::count) says when
+/// only the thread's own line: [`hit`](Self::hit) says when
 /// [`HIT_SAMPLE`] more have built up in a shard, and the caller hands them
 /// to the shard's policy.
 ///
 /// `thread_local` gives each thread its cell for this cache; each cell is
 /// padded to its own cache line so that threads do not slow each other.
 #[derive(Debug)]
-pub(crate) struct ReaderHits {
-    cells: ThreadLocal<CachePadded<HitCell>>,
+pub(crate) struct ReaderCounts {
+    cells: ThreadLocal<CachePadded<CountCell>>,
     shards: usize,
 }
 
-/// One thread's hits: in all, and per shard (modulo 256).
+/// One thread's hits (in all, and per shard modulo 256) and misses.
 #[derive(Debug)]
-struct HitCell {
-    total: AtomicU64,
-    per_shard: Box<[AtomicU8]>,
+struct CountCell {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    hits_per_shard: Box<[AtomicU8]>,
 }
 
 /// How many of a thread's hits in one shard are handed to the shard's
@@ -86,7 +89,7 @@ struct HitCell {
 pub(crate) const HIT_SAMPLE: u8 = 16;
 const _: () = assert!(256 % HIT_SAMPLE as u16 == 0);
 
-impl ReaderHits {
+impl ReaderCounts {
     pub(crate) fn new(shards: usize) -> Self {
         Self {
             cells: ThreadLocal::new(),
@@ -98,39 +101,50 @@ impl ReaderHits {
     /// this thread's hits there, when the caller hands that many to the
     /// shard.
     #[inline]
-    pub(crate) fn count(&self, shard: usize) -> bool {
-        let cell = match self.cells.get() {
-            Some(cell) => cell,
-            None => self.new_cell(),
-        };
-        bump(&cell.total, 1);
+    pub(crate) fn hit(&self, shard: usize) -> bool {
+        let cell = self.cell();
+        bump(&cell.hits, 1);
         // Wrapping: `HIT_SAMPLE` divides 256, so every `HIT_SAMPLE`th hit
         // lands on a multiple of it.
-        let in_shard = &cell.per_shard[shard];
+        let in_shard = &cell.hits_per_shard[shard];
         let hits = in_shard.load(Relaxed).wrapping_add(1);
         in_shard.store(hits, Relaxed);
         hits % HIT_SAMPLE == 0
     }
 
-    /// This thread's first hit: makes its cell. Out of line, as
+    /// Counts a miss.
+    #[inline]
+    pub(crate) fn miss(&self) {
+        bump(&self.cell().misses, 1);
+    }
+
+    #[inline]
+    fn cell(&self) -> &CachePadded<CountCell> {
+        match self.cells.get() {
+            Some(cell) => cell,
+            None => self.new_cell(),
+        }
+    }
+
+    /// This thread's first count: makes its cell. Out of line, as
     /// `get_or`'s closure kept the lookup of the cell from being inlined
     /// (34 instructions a hit, counted by callgrind).
     #[cold]
-    fn new_cell(&self) -> &CachePadded<HitCell> {
+    fn new_cell(&self) -> &CachePadded<CountCell> {
         self.cells.get_or(|| {
-            CachePadded::new(HitCell {
-                total: AtomicU64::new(0),
-                per_shard: (0..self.shards).map(|_| AtomicU8::new(0)).collect(),
+            CachePadded::new(CountCell {
+                hits: AtomicU64::new(0),
+                misses: AtomicU64::new(0),
+                hits_per_shard: (0..self.shards).map(|_| AtomicU8::new(0)).collect(),
             })
         })
     }
 
     pub(crate) fn add_to(&self, stats: &mut CacheStats) {
-        stats.hits += self
-            .cells
-            .iter()
-            .map(|cell| cell.total.load(Relaxed))
-            .sum::<u64>();
+        for cell in &self.cells {
+            stats.hits += cell.hits.load(Relaxed);
+            stats.misses += cell.misses.load(Relaxed);
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
+use racefree_cache::policy::{Lru, Policy, S3Fifo, Sieve, TinyLfu};
 use racefree_cache::{BuildError, Cache, RemovalCause};
 
 const THREADS: usize = 8;
@@ -380,12 +381,20 @@ fn shrinking_the_capacity_evicts_at_once() {
 }
 
 /// Under the shared lock, hits are counted at once (each thread in a cell
-/// of its own, which outlives the thread) and misses when they are applied
-/// to the policy (or at once when the record is full); none is lost or
-/// counted twice.
+/// of its own, which outlives the thread), and so are misses under a
+/// policy that ignores them; W-TinyLFU's misses are counted when they are
+/// applied to the policy (or at once when the record is full). Under every
+/// policy, none is lost or counted twice.
 #[test]
 fn every_lookup_is_counted_once() {
-    let cache: Cache<u32, u32> = Cache::new(1000);
+    every_lookup_is_counted_once_under::<TinyLfu>();
+    every_lookup_is_counted_once_under::<Lru>();
+    every_lookup_is_counted_once_under::<Sieve>();
+    every_lookup_is_counted_once_under::<S3Fifo>();
+}
+
+fn every_lookup_is_counted_once_under<P: Policy>() {
+    let cache: Cache<u32, u32, P> = Cache::builder(1000).policy::<P>().build().unwrap();
     for key in 0..500 {
         cache.insert(key, key);
     }

@@ -228,6 +228,7 @@ impl super::Policy for TinyLfu {}
 
 impl sealed::Policy for TinyLfu {
     const NAME: &'static str = "W-TinyLFU";
+    const HEARS_MISSES: bool = true;
 
     fn with_capacity(capacity: u64) -> Self {
         let mut policy = Self {
