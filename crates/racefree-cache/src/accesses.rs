@@ -1,9 +1,10 @@
 //! Lookups made under a shard's read lock, recorded for the policy and
 //! applied in batches under the write lock: readers share the lock and
 //! leave the policy's bookkeeping (a sketch increment) to whoever drains,
-//! as Caffeine's read buffers do. Misses go through here, and hits too
-//! under a policy that must see each one in order (LRU); other policies'
-//! hits count in their entries instead. Written by hand: the
+//! as Caffeine's read buffers do. Misses go through here under a policy
+//! that learns from them (W-TinyLFU), and hits under a policy that must
+//! see each one in order (LRU); other policies' hits count in their
+//! entries instead, and other misses only in the stats. Written by hand: the
 //! buffer relies on the shard's lock for its ordering, which no queue
 //! crate can know.
 //!
