@@ -117,21 +117,23 @@ unsafe impl Allocator for TableAlloc {
 /// keep small pages, so nothing outside the block becomes resident. A
 /// hint: where huge pages are off or unsupported, nothing changes.
 fn advise_huge_pages(block: NonNull<u8>, size: usize) {
-    let first = block.addr().get().next_multiple_of(HUGE_PAGE);
-    let end = (block.addr().get() + size) / HUGE_PAGE * HUGE_PAGE;
-    if end <= first {
-        return;
-    }
     #[cfg(all(target_os = "linux", not(any(miri, racefree_loom, racefree_shuttle))))]
     {
-        // SAFETY: the range lies in a block just allocated and owned by the
-        // caller; MADV_HUGEPAGE changes how the kernel backs those pages,
-        // never their contents. A failure (THP compiled out) is harmless.
-        unsafe {
-            let start = block.as_ptr().add(first - block.addr().get());
-            libc::madvise(start.cast(), end - first, libc::MADV_HUGEPAGE);
+        let first = block.addr().get().next_multiple_of(HUGE_PAGE);
+        let end = (block.addr().get() + size) / HUGE_PAGE * HUGE_PAGE;
+        if first < end {
+            // SAFETY: the range lies in a block just allocated and owned by
+            // the caller; MADV_HUGEPAGE changes how the kernel backs those
+            // pages, never their contents. A failure (THP compiled out) is
+            // harmless.
+            unsafe {
+                let start = block.as_ptr().add(first - block.addr().get());
+                libc::madvise(start.cast(), end - first, libc::MADV_HUGEPAGE);
+            }
         }
     }
+    #[cfg(not(all(target_os = "linux", not(any(miri, racefree_loom, racefree_shuttle)))))]
+    let _ = (block, size);
 }
 
 #[cfg(test)]

@@ -125,8 +125,11 @@ mod imp {
 mod imp {
     use super::*;
 
+    /// A retired object and the function that frees it.
+    type Retired = (*mut (), unsafe fn(*mut ()));
+
     /// Retired objects, freed when the map is dropped.
-    pub(crate) struct Collector(std::sync::Mutex<Vec<(*mut (), unsafe fn(*mut ()))>>);
+    pub(crate) struct Collector(std::sync::Mutex<Vec<Retired>>);
 
     // SAFETY: the pointers are only freed, once, when the collector drops.
     unsafe impl Send for Collector {}
