@@ -12,13 +12,14 @@ use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
 use hashbrown::HashTable;
-use racefree::DefaultHashBuilder;
 use racefree::biased_lock::{RwLock, read_biased};
+use racefree::{BucketHint, DefaultHashBuilder};
 
 use crate::accesses::{Access, Accesses, DRAIN_AT, Recorded, SLOTS};
 use crate::builder::CacheBuilder;
 use crate::expiry::Expiry;
 use crate::flight::Flight;
+use crate::node::Entry;
 use crate::policy::{DefaultPolicy, Policy};
 use crate::reentry;
 use crate::removal::RemovalCause;
@@ -97,6 +98,11 @@ struct Shard<K, V, P> {
     /// `len` and `weight` take none.
     len: AtomicU64,
     weight: AtomicU64,
+    /// Where the store's key index keeps its buckets, so that a call can
+    /// start loading its key's while it takes the lock (racefree's
+    /// `bucket_hint.rs`). On a line of its own, which every call reads and
+    /// only a write that moves the index writes.
+    hint: CachePadded<BucketHint>,
 }
 
 /// What a shard's lock guards.
@@ -203,6 +209,7 @@ where
                     counters: Counters::default(),
                     len: AtomicU64::new(0),
                     weight: AtomicU64::new(0),
+                    hint: CachePadded::default(),
                 })
             })
             .collect();
@@ -222,14 +229,16 @@ where
         (self as *const Self).addr()
     }
 
-    /// Checks that `operation` is not re-entrant, then hashes `key` and
-    /// finds its shard.
+    /// Checks that `operation` is not re-entrant, then hashes `key`, finds
+    /// its shard, and starts loading its buckets there.
     #[inline]
     #[track_caller]
     fn locate<Q: Hash + ?Sized>(&self, operation: &'static str, key: &Q) -> (u64, &Shard<K, V, P>) {
         reentry::check(self.id(), operation);
         let hash = self.hasher.hash_one(key);
-        (hash, self.shard(hash))
+        let shard = self.shard(hash);
+        shard.hint.prefetch::<Entry<K, V>>(hash);
+        (hash, shard)
     }
 
     fn shard(&self, hash: u64) -> &Shard<K, V, P> {
@@ -273,6 +282,7 @@ where
         let mut removed = Removed::new();
         let result = {
             let mut state = shard.state.write();
+            let buckets = state.store.index().num_buckets();
             Self::drain(shard, &mut state);
             let now = self.recheck(now);
             state.store.expire(now, &mut removed);
@@ -289,6 +299,7 @@ where
             shard.counters.expired(count(RemovalCause::Expired));
             shard.len.store(state.store.len() as u64, Relaxed);
             shard.weight.store(state.store.weight(), Relaxed);
+            shard.hint.follow(state.store.index(), buckets);
             result
         };
         match (result, self.notify(removed)) {

@@ -4,6 +4,8 @@
 
 use std::borrow::Borrow;
 
+use hashbrown::HashTable;
+
 use crate::accesses::Access;
 use crate::node::{Entry, NIL, Node, Nodes};
 use crate::policy::Policy;
@@ -135,6 +137,11 @@ impl<K: Eq, V, P: Policy> Store<K, V, P> {
     /// entries that expired, or to restart a found entry's time-to-idle.
     pub(crate) fn needs_writer(&self, now: u64) -> bool {
         self.idle != NEVER || self.timers.is_due(now)
+    }
+
+    /// The key index, whose buckets callers prefetch.
+    pub(crate) fn index(&self) -> &HashTable<Entry<K, V>> {
+        &self.nodes.index
     }
 
     /// Looks `key` up at `now` without telling the policy; for readers

@@ -5,6 +5,9 @@ use std::mem;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 
+use allocator_api2::alloc::Allocator;
+use hashbrown::HashTable;
+
 use crate::growing_table::{GrowingTable, Shape};
 use crate::util::prefetch::prefetch;
 
@@ -27,8 +30,11 @@ const MIN_BUCKETS: usize = 256;
 /// the table has moved. `Relaxed`, and std's atomic rather than the model
 /// checkers': the addresses are only prefetched, never dereferenced, so a
 /// stale hint costs a wasted load and nothing is published through it.
-#[derive(Default)]
-pub(crate) struct BucketHint(AtomicU64);
+///
+/// racefree-cache keeps one per shard for its own hashbrown tables
+/// ([`follow`](Self::follow)); not part of racefree's API.
+#[derive(Debug, Default)]
+pub struct BucketHint(AtomicU64);
 
 /// The address bits of the hint word.
 const ADDRESS: u64 = (1 << 56) - 1;
@@ -41,7 +47,7 @@ impl BucketHint {
     /// the two). Prefetching the fourth as well as the first made inserts
     /// and lookups about 5 to 10 % faster on a 2^21-entry `u64` table.
     #[inline]
-    pub(crate) fn prefetch<T>(&self, hash: u64) {
+    pub fn prefetch<T>(&self, hash: u64) {
         let Some((ctrl, mask)) = unpack(self.0.load(Relaxed)) else {
             return;
         };
@@ -60,19 +66,48 @@ impl BucketHint {
         if shape == before && (self.0.load(Relaxed) != 0 || shape.buckets < MIN_BUCKETS) {
             return;
         }
-        self.0.store(Self::word(table), Relaxed);
+        self.0.store(word(table.bucket_layout()), Relaxed);
     }
 
-    /// The hint word for `table`.
-    #[cold]
-    fn word<T>(table: &GrowingTable<T>) -> u64 {
-        match table.bucket_layout() {
-            Some((ctrl, mask)) if mask + 1 >= MIN_BUCKETS && (ctrl as u64) & !ADDRESS == 0 => {
-                (u64::from((mask + 1).trailing_zeros()) << 56) | ctrl as u64
-            }
-            _ => 0,
+    /// [`refresh`](Self::refresh) for a plain hashbrown table, which moves
+    /// only when its bucket count changes: takes its address if it had
+    /// another bucket count than `buckets_before`, or if the hint has none
+    /// yet. Call under the lock that guards `table`.
+    #[inline]
+    pub fn follow<T>(&self, table: &HashTable<T>, buckets_before: usize) {
+        let buckets = table.num_buckets();
+        if buckets == buckets_before && (self.0.load(Relaxed) != 0 || buckets < MIN_BUCKETS) {
+            return;
         }
+        self.0.store(word(layout(table)), Relaxed);
     }
+}
+
+/// The hint word for a table laid out as `layout` says.
+#[cold]
+fn word(layout: Option<(usize, usize)>) -> u64 {
+    match layout {
+        Some((ctrl, mask)) if mask + 1 >= MIN_BUCKETS && (ctrl as u64) & !ADDRESS == 0 => {
+            (u64::from((mask + 1).trailing_zeros()) << 56) | ctrl as u64
+        }
+        _ => 0,
+    }
+}
+
+/// The address of `table`'s control bytes (bucket `i` ends `i` buckets
+/// below it) and its bucket mask, a hash's first bucket being
+/// `hash & mask`. Found from any occupied bucket, so `None` while the
+/// table is empty (and for a zero-sized `T`, whose buckets take no room).
+/// Only for prefetching: an address that no longer matches the table
+/// costs a wasted hint.
+pub(crate) fn layout<T, A: Allocator>(table: &HashTable<T, A>) -> Option<(usize, usize)> {
+    if mem::size_of::<T>() == 0 {
+        return None;
+    }
+    let index = table.iter_buckets().next()?;
+    let bucket = table.get_bucket(index)?;
+    let ctrl = std::ptr::from_ref(bucket).addr() + (index + 1) * mem::size_of::<T>();
+    Some((ctrl, table.num_buckets() - 1))
 }
 
 /// The control bytes' address and the bucket mask in a hint word, if it
@@ -156,6 +191,54 @@ mod tests {
             });
         }
         write(&mut table, &|table| *table = GrowingTable::default());
+        assert_eq!(held(&hint), None);
+    }
+
+    /// `follow` keeps a plain hashbrown table's hint right through growth,
+    /// churn at a steady size, shrinking, clearing and replacement.
+    #[test]
+    fn follows_a_hashbrown_table() {
+        let hint = BucketHint::default();
+        let mut table = HashTable::new();
+        let write = |table: &mut HashTable<u64>, change: &dyn Fn(&mut HashTable<u64>)| {
+            let before = table.num_buckets();
+            change(table);
+            hint.follow(table, before);
+            if let Some(layout) = layout(table).filter(|(_, mask)| mask + 1 >= MIN_BUCKETS) {
+                assert_eq!(held(&hint), Some(layout), "{} buckets", table.num_buckets());
+            }
+        };
+        let insert = |key: u64| {
+            move |table: &mut HashTable<u64>| {
+                table.insert_unique(hash(&key), key, hash);
+            }
+        };
+        let remove = |key: u64| {
+            move |table: &mut HashTable<u64>| {
+                table
+                    .find_entry(hash(&key), |k| *k == key)
+                    .unwrap()
+                    .remove();
+            }
+        };
+        for key in 0..20_000u64 {
+            write(&mut table, &insert(key));
+        }
+        for key in 20_000..100_000u64 {
+            write(&mut table, &insert(key));
+            write(&mut table, &remove(key - 20_000));
+        }
+        for key in 80_000..98_000u64 {
+            write(&mut table, &remove(key));
+        }
+        let grown = table.num_buckets();
+        write(&mut table, &|table| table.shrink_to_fit(hash));
+        assert!(table.num_buckets() < grown, "the table did not shrink");
+        let before = held(&hint);
+        assert!(before.is_some());
+        write(&mut table, &|table| table.clear());
+        assert_eq!(held(&hint), before, "clearing keeps the table where it was");
+        write(&mut table, &|table| *table = HashTable::new());
         assert_eq!(held(&hint), None);
     }
 }

@@ -273,21 +273,10 @@ impl<T> GrowingTable<T> {
         self.current.shrink_to(min_capacity, hasher);
     }
 
-    /// Where `current`'s buckets are, in hashbrown's layout: the address of
-    /// its control bytes (bucket `i`'s byte is `i` bytes above it, and
-    /// bucket `i` itself ends `i` buckets below it) and its bucket mask, a
-    /// hash's first bucket being `hash & mask`. Found from any occupied
-    /// bucket, so `None` while `current` is empty (and for a zero-sized
-    /// `T`, whose buckets take no room). Only for prefetching: an
-    /// address that no longer matches the table costs a wasted hint.
+    /// Where `current`'s buckets are, for prefetching
+    /// ([`layout`](crate::bucket_hint::layout)).
     pub(crate) fn bucket_layout(&self) -> Option<(usize, usize)> {
-        if mem::size_of::<T>() == 0 {
-            return None;
-        }
-        let index = self.current.iter_buckets().next()?;
-        let bucket = self.current.get_bucket(index)?;
-        let ctrl = std::ptr::from_ref(bucket).addr() + (index + 1) * mem::size_of::<T>();
-        Some((ctrl, self.current.num_buckets() - 1))
+        crate::bucket_hint::layout(&self.current)
     }
 }
 

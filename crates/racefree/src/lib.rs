@@ -110,6 +110,12 @@ pub mod biased_lock {
 #[doc(hidden)]
 pub use util::prefetch::prefetch;
 
+/// Where a table's buckets are, so that a call can start loading its
+/// key's before it takes the lock (`bucket_hint.rs`), for racefree-cache's
+/// shards. Not part of racefree's API: it may change in any release.
+#[doc(hidden)]
+pub use bucket_hint::BucketHint;
+
 #[cfg(test)]
 mod tests {
     use std::panic::{RefUnwindSafe, UnwindSafe};
