@@ -100,12 +100,11 @@ use crate::locked_table::LockedTable;
 /// read-heavy at 2 threads against papaya, whose reads write nothing.
 /// Since reads are biased (above), reads of a hot set from every thread
 /// run as fast as papaya's: Go's LoadMostlyHits at 2 threads went from 25
-/// to 63–68 M ops/s, 2.5 to 3 times dashmap. On the trio, three full runs
-/// since a lock waits for 4 reads per two threads (not 16) before it is
-/// biased again gave 1.35 to 1.82 on read-heavy and 1.28 to 1.62 on
-/// rapid-grow at every thread count, and 1.03 to 1.35 on exchange, where
-/// scc runs closest at 2 and 8 threads (BENCHMARKS.md, "Four reads per
-/// two threads").
+/// to 63–68 M ops/s, 2.5 to 3 times dashmap. On the trio, the latest
+/// three full runs (BENCHMARKS.md, "Reader slots that shrink") gave 1.58
+/// to 1.90 on read-heavy and 1.32 to 1.69 on rapid-grow at every thread
+/// count, and 1.18 to 1.43 on exchange, where scc runs closest at 2 and 8
+/// threads; over the runs, every cell's median was 1.28 or more.
 ///
 /// # Past two cores
 ///
