@@ -22,8 +22,10 @@ const MIN_SHARE: u64 = 64;
 /// a shard less often with more of them: against 4 per core, 16 per core
 /// raised racefree-bench's cache throughput at 2 and 8 threads by about
 /// 1.4 times (from 0.22 to 0.35 of quick_cache's to 0.34 to 0.59, in three
-/// paired runs). Each shard costs 1.25 KiB before its first entry, and
-/// W-TinyLFU's sketch starts at up to 32 KiB a shard.
+/// paired runs). Each shard costs 1.6 KiB before its first entry (1.5
+/// with policies other than W-TinyLFU; half of it is the buffer of
+/// recorded lookups), and W-TinyLFU's sketch starts at up to 32 KiB a
+/// shard.
 const SHARDS_PER_CORE: usize = 16;
 
 /// Configures a [`Cache`]; made by [`Cache::builder`].
