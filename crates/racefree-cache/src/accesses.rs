@@ -15,6 +15,13 @@
 //! change only under the write lock, which drains first). When the buffer
 //! is full, a lookup is counted but not recorded: the policy misses it, as
 //! Caffeine's lossy buffers allow.
+//!
+//! A reader that misses could instead raise W-TinyLFU's sketch itself,
+//! with relaxed atomic counters, and skip the buffer; measured, it then
+//! waits for the four counters' cache misses, which a recorded miss only
+//! prefetches for the drain. In six alternating pairs of racefree-bench's
+//! 90/10 mix at 1 thread, the cache ran 9.6 to 12.9 M ops/s that way
+//! against 13.2 to 16.1 through the buffer.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 
