@@ -63,10 +63,7 @@ impl BucketHint {
     #[inline]
     pub(crate) fn refresh<T>(&self, table: &GrowingTable<T>, before: Shape) {
         let shape = table.shape();
-        if shape == before && (self.0.load(Relaxed) != 0 || shape.buckets < MIN_BUCKETS) {
-            return;
-        }
-        self.0.store(word(table.bucket_layout()), Relaxed);
+        self.update(shape != before, shape.buckets, || table.bucket_layout());
     }
 
     /// [`refresh`](Self::refresh) for a plain hashbrown table, which moves
@@ -76,10 +73,16 @@ impl BucketHint {
     #[inline]
     pub fn follow<T>(&self, table: &HashTable<T>, buckets_before: usize) {
         let buckets = table.num_buckets();
-        if buckets == buckets_before && (self.0.load(Relaxed) != 0 || buckets < MIN_BUCKETS) {
-            return;
+        self.update(buckets != buckets_before, buckets, || layout(table));
+    }
+
+    /// Takes the address `layout` gives if the table `moved`, or if the
+    /// hint has none yet for a table of `buckets` big enough to get one.
+    #[inline]
+    fn update(&self, moved: bool, buckets: usize, layout: impl FnOnce() -> Option<(usize, usize)>) {
+        if moved || (self.0.load(Relaxed) == 0 && buckets >= MIN_BUCKETS) {
+            self.0.store(word(layout()), Relaxed);
         }
-        self.0.store(word(layout(table)), Relaxed);
     }
 }
 
