@@ -29,19 +29,20 @@ use crate::locked_table::LockedTable;
 /// # Why a lock per shard
 ///
 /// A write takes its shard's write lock. A lookup takes its shard's read
-/// lock, in one of two ways:
-/// - **through the readers' count:** two atomic read-modify-writes on the
-///   lock's cache line, the second of which waits for the lookup's cache
-///   misses. On one thread and a 2^21-entry table, that is most of the gap
-///   to a table with no synchronization at all: 50 to 80 ns a lookup bare,
-///   70 to 140 under `parking_lot`'s read lock.
-/// - **through the lock's bias to readers,** once the shard has been read
-///   often enough since its last write: the lookup names the lock in a
-///   cache line of its own thread's, checks the lock, and clears the line
-///   with a plain store, so it writes no line that another core reads.
-///   The next write to the shard looks through every thread's line and
-///   waits for the lookups under way (BRAVO, Dice and Kogan 2019; see
-///   `util/rw_lock.rs`).
+/// lock without writing the lock: it names the lock in a cache line of its
+/// own thread's, checks that no writer has claimed it, and clears the line
+/// with a plain store, so it writes no line that another core reads. A
+/// write looks through every thread's line for its shard and waits for the
+/// lookups under way (BRAVO, Dice and Kogan 2019, never revoked; see
+/// `util/rw_lock.rs`).
+///
+/// A readers' count, the usual way, takes two atomic read-modify-writes on
+/// the lock's cache line, the second of which waits for the lookup's cache
+/// misses, and readers on many cores pass the line between them. On one
+/// thread and a 2^21-entry table, that is most of the gap to a table with
+/// no synchronization at all: 50 to 80 ns a lookup bare, 70 to 140 under
+/// `parking_lot`'s read lock. racefree's lock keeps a count only for
+/// threads beyond the first 512 alive.
 ///
 /// Two other ways to read without writing the lock were measured and lost:
 /// - lock-free reads in a [seize](https://docs.rs/seize) guard (papaya's
@@ -50,9 +51,15 @@ use crate::locked_table::LockedTable;
 /// - BRAVO as published, with a table of slots hashed by thread and lock:
 ///   claiming a slot takes a compare-and-swap, which cost as much as the
 ///   lock, and lookups ran 1.2 to 2 times slower than through the lock.
-///   With a slot per thread, where a reader names its lock with a plain
-///   store, the bias costs about 15 instructions more than the count on a
+///   With slots per thread, where a reader names its lock with a plain
+///   store, the slot costs about 15 instructions more than the count on a
 ///   lookup at one thread, and saves it a read-modify-write.
+/// - BRAVO's revocation: until 2026-12 a write took the bias away, and a
+///   shard went back to its readers' count until it had been read 4 times
+///   per two threads alive. Keeping the bias for good, with 16 slots per
+///   thread so that writes mostly find the slots they look at unchanged,
+///   raised the median lead on exchange and read-heavy at 2 and 8 threads
+///   by 0.13 to 0.55 (three alternating pairs, `util/rw_lock.rs`).
 ///
 /// What narrows the gap is prefetching. Before taking the lock, a call
 /// starts loading its key's control bytes and first buckets, from an
@@ -98,9 +105,9 @@ use crate::locked_table::LockedTable;
 /// more runs gave 1.24 to 1.92 by median in 25 of 27 cells. The misses:
 /// 1.07 on exchange at 1 thread, where dashmap runs close, and 1.06 on
 /// read-heavy at 2 threads against papaya, whose reads write nothing.
-/// Since reads are biased (above), reads of a hot set from every thread
-/// run as fast as papaya's: Go's LoadMostlyHits at 2 threads went from 25
-/// to 63–68 M ops/s, 2.5 to 3 times dashmap. On the trio, the latest
+/// Since reads write only their thread's line (above), reads of a hot set
+/// from every thread run as fast as papaya's: Go's LoadMostlyHits at 2
+/// threads went from 25 to 63–68 M ops/s, 2.5 to 3 times dashmap. On the trio, the latest
 /// three full runs (BENCHMARKS.md, "Reader slots that shrink") gave 1.58
 /// to 1.90 on read-heavy and 1.32 to 1.69 on rapid-grow at every thread
 /// count, and 1.18 to 1.43 on exchange, where scc runs closest at 2 and 8
@@ -114,27 +121,28 @@ use crate::locked_table::LockedTable;
 ///   shards.
 /// - **No line that every call writes.** Besides its key's buckets, a
 ///   write writes only its shard's line: the lock, the table's header and
-///   the length, kept together; a read writes that line or none (below).
+///   the length, kept together; a read writes none (below).
 ///   [`len`](crate::ConcurrentMap::len) adds up the per-shard lengths
 ///   rather than keeping one shared counter, and the prefetch hint is on a
 ///   line that only table moves write.
 /// - **Growth stays in its shard.** A shard grows a few buckets per insert
 ///   under its own lock, so a growing shard slows only its own callers.
-/// - **Reads of a shard that is not being written write no shared line.**
-///   Once a shard has been read a while since its last write, a lookup
-///   writes only a cache line of its own thread's (see "Why a lock per
-///   shard"), so readers of one hot key on many cores run in parallel
-///   instead of passing the lock's line between them.
+/// - **Reads write no shared line.** A lookup writes only a cache line of
+///   its own thread's (see "Why a lock per shard"), so readers of one hot
+///   key on many cores run in parallel instead of passing the lock's line
+///   between them. A lookup that finds a writer in its shard waits for it,
+///   looking at the lock's line, and writes it only to sleep.
 ///
 /// What would limit it:
-/// - **A write to a read-biased shard looks at every thread's line.** It
-///   reads one cache line per thread that has read any ShardedMap,
-///   LockedMap or racefree-cache `Cache` and is still alive, and waits for
-///   those reading its shard. After such a write the shard waits for 4
-///   reads per two such threads before it is biased again, so a shard pays
-///   this at most once in that many reads, and meanwhile its reads go
-///   through the count and write its lock line again. Up to 512 threads
-///   alive at once get a line; more read through the count.
+/// - **A write looks at a line per thread.** It reads one cache line per
+///   thread that has read any ShardedMap, LockedMap or racefree-cache
+///   `Cache` and is still alive, and waits for those reading its shard.
+///   Each thread has 16 such lines, one per group of shards, so a line a
+///   write looks at has changed only if that thread read a shard of the
+///   same group since: the loads are independent and mostly hit the
+///   writer's cache, but their number grows with the threads. Up to 512
+///   threads alive at once get lines; more read through a count that
+///   writes the lock's line.
 /// - **A preempted writer stalls its shard.** A thread descheduled while
 ///   it holds a shard's write lock holds up that shard's other callers
 ///   until it runs again. More shards make that rarer, not impossible.

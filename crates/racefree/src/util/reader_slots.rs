@@ -1,14 +1,18 @@
-//! One cache line per thread in which a reader names the lock it is
-//! reading, so that reading a biased [`RawRwLock`](super::rw_lock::RawRwLock)
-//! writes only a line of the reader's own.
+//! Cache lines of each thread's own in which a reader names the lock it is
+//! reading, so that reading a [`RawRwLock`](super::rw_lock::RawRwLock)
+//! writes only a line of the reader's.
 //!
-//! A thread claims a slot the first time it reads and gives it back when it
-//! exits. A writer revoking a lock's bias looks through the slots up to the
-//! highest one owned for readers of that lock, so that after a burst of
-//! threads has exited, writes look through only as many slots as the
-//! threads still alive need. The slots are a fixed array, so a thread
-//! beyond the first [`SLOTS`] alive at once reads through the lock's
-//! readers' count instead.
+//! A thread has [`GROUPS`] slots, one for each group of locks (a lock's
+//! address picks its group), so that a writer looking at one group's slots
+//! mostly finds them unchanged since the last write looked, even while
+//! the same threads read locks of other groups.
+//!
+//! A thread claims its slots the first time it reads and gives them back
+//! when it exits. A writer looks through the slots up to the highest
+//! thread's owned, so that after a burst of threads has exited, writes look
+//! through only as many as the threads still alive need. The slots are a
+//! fixed array, so a thread beyond the first [`THREADS`] alive at once
+//! reads through the lock's readers' count instead.
 
 // Under a model checker the maps use the checker's lock, and only the
 // lock's own model tests use the slots.
@@ -28,21 +32,29 @@ const FREE: usize = 0;
 /// the address of the lock being read, which is never 0 or 1.
 pub(crate) const IDLE: usize = 1;
 
-/// A thread's slot.
+/// A slot: a thread's, for one group of locks.
 pub(crate) type Slot = CachePadded<AtomicUsize>;
 
-/// How many threads alive at once can read without the readers' count:
-/// more than the cores of the machines racefree is built for, in 64 KiB
-/// (crossbeam pads a slot to 128 bytes on x86-64) that stay untouched
-/// beyond the slots in use.
-#[cfg(not(any(racefree_loom, racefree_shuttle)))]
-const SLOTS: usize = 512;
+/// How many slots each thread has, one per group of locks. Sixteen: with
+/// one, exchange at 2 threads lost a fifth of its lead (see `rw_lock.rs`);
+/// each costs a thread 128 bytes (crossbeam pads a slot to 128 bytes on
+/// x86-64).
+pub(crate) const GROUPS: usize = 16;
 
-/// Every slot, and how far threads have claimed them.
+/// A thread's slots. They are all [`FREE`] or all owned.
+pub(crate) type Slots = [Slot; GROUPS];
+
+/// How many threads alive at once can read without the readers' count:
+/// more than the cores of the machines racefree is built for, in 1 MiB of
+/// zeroed memory whose pages stay untouched beyond the threads' in use.
+#[cfg(not(any(racefree_loom, racefree_shuttle)))]
+const THREADS: usize = 512;
+
+/// Every thread's slots, and how far threads have claimed them.
 pub(crate) struct Registry<const N: usize> {
-    slots: [Slot; N],
-    /// One past the highest slot owned: writers look no further. Changed
-    /// only under `changing`.
+    slots: [Slots; N],
+    /// One past the highest thread's slots owned: writers look no further.
+    /// Changed only under `changing`.
     in_use: AtomicUsize,
     /// Held while a slot is claimed or given back: a claim must not come
     /// between a give-back's look for the highest owned slot and its
@@ -53,8 +65,8 @@ pub(crate) struct Registry<const N: usize> {
 }
 
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
-static REGISTRY: Registry<SLOTS> = Registry {
-    slots: [const { CachePadded::new(AtomicUsize::new(FREE)) }; SLOTS],
+static REGISTRY: Registry<THREADS> = Registry {
+    slots: [const { [const { CachePadded::new(AtomicUsize::new(FREE)) }; GROUPS] }; THREADS],
     in_use: AtomicUsize::new(0),
     changing: Mutex::new(()),
 };
@@ -64,13 +76,15 @@ impl<const N: usize> Registry<N> {
     #[cfg(any(test, racefree_loom))]
     pub(crate) fn new() -> Self {
         Self {
-            slots: std::array::from_fn(|_| CachePadded::new(AtomicUsize::new(FREE))),
+            slots: std::array::from_fn(|_| {
+                std::array::from_fn(|_| CachePadded::new(AtomicUsize::new(FREE)))
+            }),
             in_use: AtomicUsize::new(0),
             changing: Mutex::new(()),
         }
     }
 
-    /// The slots up to the highest one owned (some below it may be free).
+    /// The threads' slots up to the highest owned (some below may be free).
     ///
     /// `SeqCst`, with the claim's: a writer sets `WRITER` on a lock, then
     /// loads this, then looks through the slots; a reader claims its slot,
@@ -81,82 +95,93 @@ impl<const N: usize> Registry<N> {
     /// and `Release` would not do: nothing makes the claim happen before
     /// the load.)
     #[inline]
-    pub(crate) fn in_use(&self) -> &[Slot] {
+    pub(crate) fn in_use(&self) -> &[Slots] {
         &self.slots[..self.in_use.load(SeqCst).min(N)]
     }
 
-    /// The lowest free slot, now [`IDLE`] and this caller's, if any is left.
-    pub(crate) fn claim(&self) -> Option<&Slot> {
+    /// The lowest free thread's slots, now [`IDLE`] and this caller's, if
+    /// any are left.
+    pub(crate) fn claim(&self) -> Option<&Slots> {
         let _changing = self.changing.lock();
-        let (index, slot) = self
+        let (index, slots) = self
             .slots
             .iter()
             .enumerate()
-            .find(|(_, slot)| slot.load(Relaxed) == FREE)?;
-        slot.store(IDLE, Relaxed);
+            .find(|(_, slots)| !owned(slots))?;
+        for slot in slots {
+            slot.store(IDLE, Relaxed);
+        }
         self.in_use.fetch_max(index + 1, SeqCst);
-        Some(slot)
+        Some(slots)
     }
 
-    /// Gives `slot` back; its thread no longer reads through it. Lowers
-    /// `in_use` past the free slots at its end.
-    pub(crate) fn give_back(&self, slot: &Slot) {
+    /// Gives `slots` back; their thread no longer reads through them.
+    /// Lowers `in_use` past the free slots at its end.
+    pub(crate) fn give_back(&self, slots: &Slots) {
         let _changing = self.changing.lock();
-        slot.store(FREE, Release);
+        for slot in slots {
+            slot.store(FREE, Release);
+        }
         let owned = self.slots[..self.in_use.load(Relaxed)]
             .iter()
-            .rposition(|slot| slot.load(Relaxed) != FREE);
+            .rposition(owned);
         self.in_use.store(owned.map_or(0, |i| i + 1), SeqCst);
     }
 }
 
-/// The slots every biased lock's writer looks through.
+/// Whether a thread owns `slots`. Called under `changing`, or by their
+/// owner.
+fn owned(slots: &Slots) -> bool {
+    slots[0].load(Relaxed) != FREE
+}
+
+/// The slots every lock's writer looks through.
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
 #[inline]
-pub(crate) fn in_use() -> &'static [Slot] {
+pub(crate) fn in_use() -> &'static [Slots] {
     REGISTRY.in_use()
 }
 
-/// This thread's hold on a slot.
+/// This thread's hold on its slots.
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
 #[derive(Clone, Copy)]
 enum Mine {
     /// Not claimed yet.
     Unclaimed,
-    Claimed(&'static Slot),
+    Claimed(&'static Slots),
     /// None left when this thread asked, or the thread is exiting.
     Without,
 }
 
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
 thread_local! {
-    /// Read on every biased read: `const` and without a destructor, so
+    /// Read on every read through a slot: `const` and without a destructor, so
     /// that reaching it costs one load.
     static MINE: Cell<Mine> = const { Cell::new(Mine::Unclaimed) };
-    /// Gives the slot back when the thread exits.
+    /// Gives the slots back when the thread exits.
     static OWNER: Owner = const { Owner(Cell::new(None)) };
 }
 
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
-struct Owner(Cell<Option<&'static Slot>>);
+struct Owner(Cell<Option<&'static Slots>>);
 
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
 impl Drop for Owner {
     fn drop(&mut self) {
         MINE.set(Mine::Without);
-        if let Some(slot) = self.0.get() {
-            REGISTRY.give_back(slot);
+        if let Some(slots) = self.0.get() {
+            REGISTRY.give_back(slots);
         }
     }
 }
 
-/// This thread's slot, claimed on first use; `None` if every slot is taken
-/// or the thread is exiting.
+/// This thread's slots, claimed on first use; `None` if every thread's are
+/// taken or the thread is exiting.
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
 #[inline]
-pub(crate) fn mine() -> Option<&'static Slot> {
+pub(crate) fn mine() -> Option<&'static Slots> {
     match MINE.get() {
-        Mine::Claimed(slot) => Some(slot),
+        Mine::Claimed(slots) => Some(slots),
         Mine::Without => None,
         Mine::Unclaimed => claim_mine(),
     }
@@ -164,11 +189,11 @@ pub(crate) fn mine() -> Option<&'static Slot> {
 
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
 #[cold]
-fn claim_mine() -> Option<&'static Slot> {
-    let slot = REGISTRY.claim();
-    let kept = slot.filter(|slot| OWNER.try_with(|owner| owner.0.set(Some(slot))).is_ok());
-    if let (Some(slot), None) = (slot, kept) {
-        REGISTRY.give_back(slot);
+fn claim_mine() -> Option<&'static Slots> {
+    let slots = REGISTRY.claim();
+    let kept = slots.filter(|slots| OWNER.try_with(|owner| owner.0.set(Some(slots))).is_ok());
+    if let (Some(slots), None) = (slots, kept) {
+        REGISTRY.give_back(slots);
     }
     MINE.set(kept.map_or(Mine::Without, Mine::Claimed));
     kept
@@ -182,10 +207,16 @@ mod tests {
     fn slots_are_claimed_once_until_given_back() {
         let registry = Registry::<2>::new();
         assert!(registry.in_use().is_empty());
-        let first = registry.claim().expect("a free slot");
-        let second = registry.claim().expect("a free slot");
+        let first = registry.claim().expect("free slots");
+        let second = registry.claim().expect("free slots");
         assert!(!std::ptr::eq(first, second));
-        assert!(registry.claim().is_none(), "a third slot out of two");
+        assert!(
+            first
+                .iter()
+                .chain(second)
+                .all(|slot| slot.load(Relaxed) == IDLE)
+        );
+        assert!(registry.claim().is_none(), "a third thread's out of two");
         assert_eq!(registry.in_use().len(), 2);
         registry.give_back(first);
         assert!(std::ptr::eq(registry.claim().unwrap(), first));
@@ -211,13 +242,13 @@ mod tests {
         assert!(registry.in_use().is_empty());
     }
 
-    /// Threads one after another, more than there are slots, each get
-    /// one: a thread's slot is given back when it exits.
+    /// Threads one after another, more than there are slots for, each get
+    /// theirs: a thread's slots are given back when it exits.
     #[test]
-    fn an_exiting_thread_gives_its_slot_back() {
-        for _ in 0..SLOTS + 64 {
-            let slot = std::thread::spawn(mine).join().unwrap();
-            assert!(slot.is_some(), "no slot left");
+    fn an_exiting_thread_gives_its_slots_back() {
+        for _ in 0..THREADS + 64 {
+            let slots = std::thread::spawn(mine).join().unwrap();
+            assert!(slots.is_some(), "no slots left");
         }
     }
 }

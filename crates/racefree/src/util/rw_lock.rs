@@ -1,7 +1,7 @@
 //! The reader-writer lock on each of the lock-based maps' tables (and on
 //! racefree-cache's shards, through `biased_lock`): like parking_lot's,
-//! except that releasing the write lock is a plain store, and that a lock
-//! mostly read is biased to readers, who then write no shared cache line.
+//! except that releasing the write lock is a plain store, and that it is
+//! biased to readers, who write no shared cache line.
 //!
 //! Releasing parking_lot's write lock is a compare-and-swap, which on x86
 //! is a full barrier: it waits until the call's own writes to the table,
@@ -24,22 +24,41 @@
 //!
 //! # The bias to readers
 //!
-//! A read through the readers' count writes the lock's cache line twice,
-//! so readers of one lock on many cores pass that line between them and
-//! take turns. Once a lock has been read enough times through the count
-//! ([`BIAS_AFTER`], more after a writer revoked the bias), a reader sets
-//! [`BIASED`]. From then on a reader
-//! ([`read_biased`]) writes the lock's address in its thread's own slot
-//! (`reader_slots.rs`), checks that the lock is still biased, reads, and
-//! clears its slot with a plain store: it writes only its own line, and the
-//! lock's line stays in every reader's cache. A writer that finds the lock
-//! biased looks through every slot in use and waits for the readers that
-//! name it; until the lock is released, readers find `WRITER` beside
-//! `BIASED` and go through the count. This is BRAVO (Dice and Kogan,
-//! "BRAVO: Biased Locking for Reader-Writer Locks", 2019) with a slot per
-//! thread instead of a table hashed by thread and lock, so a reader names
-//! the lock with a store rather than a compare-and-swap; and a lock waits
-//! for a number of reads rather than a time before it is biased again.
+//! A read through a readers' count writes the lock's cache line twice, so
+//! readers of one lock on many cores pass that line between them and take
+//! turns. A reader ([`read_biased`]) instead writes the lock's address in a
+//! slot of its own thread's (`reader_slots.rs`), checks that no writer has
+//! claimed the lock, reads, and clears its slot with a plain store: it
+//! writes only its own line, and the lock's line stays in every reader's
+//! cache until a writer comes. A writer claims the lock, looks through the
+//! slots of every thread alive, and waits for the readers that name it;
+//! readers that find it claimed wait, only looking, until it is released,
+//! and try again. This is BRAVO (Dice and Kogan, "BRAVO: Biased Locking for
+//! Reader-Writer Locks", 2019) with slots per thread instead of a table
+//! hashed by thread and lock, so a reader names the lock with a store
+//! rather than a compare-and-swap; and the bias is never revoked.
+//!
+//! Each thread has [`GROUPS`] slots, and a lock uses the one its address
+//! picks, so that a write mostly finds the slot it looks at unchanged since
+//! the last write looked. With one slot per thread, every read moved the
+//! slot's line out of the writers' caches, and each write on exchange at 2
+//! threads waited for it.
+//!
+//! The price is on writes: each one looks at a line per thread alive that
+//! has read a lock (see "Many cores" in `sharded.rs`). Until 2026-12 a
+//! write revoked the bias, and a lock was biased again only after 4 reads
+//! through the count per two threads alive; reads of shards written often
+//! then wrote the lock's line. In three alternating pairs of
+//! racefree-bench's trio at 2^21 against that lock, ShardedMap's median
+//! lead over the best of dashmap, papaya and scc went from 1.39 to 1.52 on
+//! exchange at 2 threads and from 1.34 to 1.56 at 8, and on read-heavy
+//! from 1.47 to 1.87 and 1.36 to 1.91 (1 thread: 1.34 and 1.26 before,
+//! 1.30 and 1.48 after). With one slot per thread instead of groups,
+//! exchange at 2 threads fell to 1.21.
+//!
+//! A thread reads through the readers' count when it has no slot (more
+//! than `reader_slots::SLOTS` threads alive) or when its slot names
+//! another lock of the same group, which it reads already.
 //!
 //! Written here because no maintained crate offers a lock with this
 //! release or this bias; the waiting is parking_lot_core's, and lock_api
@@ -60,7 +79,7 @@ use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
 
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
 use crate::util::reader_slots;
-use crate::util::reader_slots::{IDLE, Slot};
+use crate::util::reader_slots::{GROUPS, IDLE, Slot, Slots};
 use crate::util::sync::AtomicU32;
 use crate::util::sync::thread;
 
@@ -73,33 +92,6 @@ const PARKED: u32 = 2;
 /// In [`RawRwLock::writer`]: the writer may be asleep until the readers
 /// leave.
 const DRAINING: u32 = 4;
-/// In [`RawRwLock::writer`]: the lock is biased to readers, which name it
-/// in their own [`Slot`] instead of counting themselves in `readers`, as
-/// long as they find it alone. A writer's `WRITER` turns them away; the
-/// release of the write lock clears it.
-const BIASED: u32 = 8;
-
-/// How many reads through the readers' count a new lock, or one whose bias
-/// a writer has revoked, waits for per two slots in use before it is
-/// biased to readers. A write to a biased lock costs a look through every
-/// slot in use; waiting this long keeps locks that are written often from
-/// paying it on every write.
-///
-/// Four rather than 16: in read-heavy at 8 threads on 2 cores (9 slots in
-/// use, 49 reads of a shard between two writes), 16 per pair kept shards
-/// from being biased again at all. In three alternating pairs of
-/// racefree-bench's read-heavy and exchange at 2^21, ShardedMap's lead over
-/// the best of dashmap, papaya and scc at 8 threads rose from 1.37 / 1.47
-/// / 1.45 to 1.67 / 1.90 / 1.48 on read-heavy and from 1.26 / 1.28 / 1.20
-/// to 1.42 / 1.38 / 1.31 on exchange; exchange at 1 thread ran 0.3 % more
-/// instructions (callgrind).
-#[cfg(not(racefree_loom))]
-const BIAS_AFTER: u32 = 4;
-/// None under loom, so that the first read biases the lock and the next
-/// goes through the bias while a writer comes.
-#[cfg(racefree_loom)]
-const BIAS_AFTER: u32 = 0;
-
 /// The longest a thread sleeps on a writer before it checks the lock again,
 /// in case the wake-up was missed (see the module docs). Far longer than a
 /// lock is held, unless its holder was preempted, which takes milliseconds.
@@ -115,15 +107,11 @@ const BIASED_RECHECK: Duration = Duration::from_micros(50);
 /// writer holds or has claimed the lock.
 #[derive(Debug)]
 pub struct RawRwLock {
-    /// [`WRITER`], [`PARKED`], [`DRAINING`] and [`BIASED`].
+    /// [`WRITER`], [`PARKED`] and [`DRAINING`].
     writer: AtomicU32,
-    /// Readers holding the lock, and readers about to find that a writer
-    /// holds it and leave.
+    /// Readers holding the lock through the count rather than a slot, and
+    /// readers about to find that a writer holds it and leave.
     readers: AtomicU32,
-    /// Reads through `readers` still to come before the lock is biased;
-    /// set when a writer revokes the bias (see `revoke_bias`). A plain
-    /// count, load then store: a lost step only moves the bias by a read.
-    reads: AtomicU32,
 }
 
 /// A value behind a [`RawRwLock`].
@@ -140,7 +128,6 @@ impl RawRwLock {
         Self {
             writer: AtomicU32::new(0),
             readers: AtomicU32::new(0),
-            reads: AtomicU32::new(BIAS_AFTER),
         }
     }
 
@@ -181,48 +168,33 @@ impl RawRwLock {
         }
     }
 
-    /// Takes the lock for reading, through its readers' count, and counts
-    /// the read towards biasing the lock ([`BIAS_AFTER`]).
-    #[inline]
-    fn read_and_count(&self) {
-        self.read();
-        match self.reads.load(Relaxed) {
-            0 => self.bias(),
-            left => self.reads.store(left - 1, Relaxed),
-        }
-    }
-
-    /// Biases the lock to readers, unless a writer has claimed it. Called
-    /// holding a read lock.
-    #[cold]
-    fn bias(&self) {
-        if self.writer.load(Relaxed) != 0 {
-            return;
-        }
-        // `Release`, with the biased readers' `Acquire`: they see what the
-        // writers before this read lock wrote, as this reader does.
-        let _ = self.writer.compare_exchange(0, BIASED, Release, Relaxed);
-    }
-
-    /// Takes the lock for reading by naming it in `slot`, this thread's,
-    /// if the lock is biased and the slot names no other lock.
+    /// Takes the lock for reading by naming it in `slot`, this thread's
+    /// and naming no lock, unless a writer has claimed the lock.
     ///
     /// `SeqCst` here and in [`write_with`](Self::write_with), as in
     /// [`try_read`](Self::try_read): a reader names the lock and then
-    /// looks for the bias alone, a writer sets `WRITER` and then looks
-    /// through the slots, and one of the two must see the other.
+    /// looks for a writer, a writer claims the lock and then looks through
+    /// the slots, and one of the two must see the other.
     #[inline]
     fn try_read_biased(&self, slot: &Slot) -> bool {
-        if self.writer.load(Relaxed) != BIASED || slot.load(Relaxed) != IDLE {
+        if self.writer.load(Relaxed) & WRITER != 0 {
             return false;
         }
         slot.store(self.address(), SeqCst);
         loom_seq_cst();
-        if self.writer.load(SeqCst) == BIASED {
+        if self.writer.load(SeqCst) & WRITER == 0 {
             return true;
         }
         slot.store(IDLE, Relaxed);
         false
+    }
+
+    /// Takes the lock for reading through `slot`, waiting for writers.
+    #[inline]
+    fn read_biased(&self, slot: &Slot) {
+        while !self.try_read_biased(slot) {
+            self.wait_for_writer();
+        }
     }
 
     /// Releases a read lock taken by [`try_read_biased`](Self::try_read_biased).
@@ -231,27 +203,27 @@ impl RawRwLock {
         slot.store(IDLE, Release);
     }
 
-    /// Takes the lock for writing; `slots` gives every thread's, called
-    /// only if the lock was biased.
+    /// Takes the lock for writing; `slots` gives every thread's, and is
+    /// called once the lock is claimed (see [`Registry::in_use`]).
+    ///
+    /// [`Registry::in_use`]: crate::util::reader_slots::Registry::in_use
     #[inline]
-    fn write_with<'s>(&self, slots: impl FnOnce() -> &'s [Slot]) {
-        let before = loop {
-            if let Some(before) = self.claim() {
-                break before;
-            }
+    fn write_with<'s>(&self, slots: impl FnOnce() -> &'s [Slots]) {
+        while !self.claim() {
             self.wait_for_writer();
-        };
+        }
         loom_seq_cst();
-        if before & BIASED != 0 {
-            self.revoke_bias(slots);
+        let slots = slots();
+        if self.read_through_a_slot(slots) {
+            self.wait_for_biased_readers(slots);
         }
         if self.readers.load(SeqCst) != 0 {
             self.wait_for_readers();
         }
     }
 
-    /// Sets `WRITER` unless a writer holds the lock, and returns the flags
-    /// it found. Readers may still hold the lock.
+    /// Sets `WRITER` unless a writer holds the lock. Readers may still
+    /// hold the lock.
     ///
     /// A compare-and-swap from 0 before the load would ask another core
     /// for the lock's line once instead of twice, and took the claim from
@@ -259,62 +231,42 @@ impl RawRwLock {
     /// alternating pairs of racefree-bench's exchange showed no gain in
     /// throughput, so the load stays.
     #[inline]
-    fn claim(&self) -> Option<u32> {
+    fn claim(&self) -> bool {
         let writer = self.writer.load(Relaxed);
-        if writer & WRITER != 0 {
-            return None;
-        }
-        self.writer
-            .compare_exchange(writer, writer | WRITER, SeqCst, Relaxed)
-            .ok()
-    }
-
-    /// Waits for the biased readers to leave, once `WRITER` is set: they
-    /// look for `BIASED` alone, so no new one comes. `BIASED` itself goes
-    /// when the write lock is released, and the lock needs
-    /// [`BIAS_AFTER`] reads through the count for each 2 slots in use
-    /// before it is biased again, so that a lock written often, or a
-    /// machine with many threads, pays for a look through the slots only
-    /// once in that many reads.
-    #[cold]
-    #[inline(never)]
-    fn revoke_bias<'s>(&self, slots: impl FnOnce() -> &'s [Slot]) {
-        let slots = slots();
-        self.hold_off_bias(slots.len());
-        self.wait_for_biased_readers(slots);
-    }
-
-    /// Sets the reads through the count that the lock waits for before it
-    /// is biased again, once a writer has taken the bias away.
-    fn hold_off_bias(&self, slots_in_use: usize) {
-        let pairs = u32::try_from(slots_in_use.div_ceil(2)).unwrap_or(u32::MAX);
-        self.reads
-            .store(BIAS_AFTER.saturating_mul(pairs.max(1)), Relaxed);
+        writer & WRITER == 0
+            && self
+                .writer
+                .compare_exchange(writer, writer | WRITER, SeqCst, Relaxed)
+                .is_ok()
     }
 
     /// Whether a reader in `slots` names this lock.
-    fn read_through_a_slot(&self, slots: &[Slot]) -> bool {
-        slots.iter().any(|slot| slot.load(SeqCst) == self.address())
+    #[inline]
+    fn read_through_a_slot(&self, slots: &[Slots]) -> bool {
+        let group = self.group();
+        slots
+            .iter()
+            .any(|slots| slots[group].load(SeqCst) == self.address())
     }
 
     /// Releases the write lock.
     #[inline]
     fn unlock_write(&self) {
-        self.unlock_write_leaving(0);
-    }
-
-    /// Releases the write lock and leaves `bias` (0 or [`BIASED`]) in its
-    /// word.
-    #[inline]
-    fn unlock_write_leaving(&self, bias: u32) {
-        // `DRAINING` is gone by now, and `BIASED` is no sleeper.
+        // `DRAINING` is gone by now.
         let sleepers = self.writer.load(Relaxed) & PARKED != 0;
         // A plain store: see the module docs, also for the sleeper it may
         // miss.
-        self.writer.store(bias, Release);
+        self.writer.store(0, Release);
         if sleepers {
             self.wake_all();
         }
+    }
+
+    /// Which of a thread's slots names this lock: locks a cache line or
+    /// more apart, as shards are, fall in different groups.
+    #[inline]
+    fn group(&self) -> usize {
+        (self.address() >> 7) % GROUPS
     }
 
     /// What a biased reader writes in its slot.
@@ -386,7 +338,7 @@ impl RawRwLock {
     /// reader that takes longer was most likely preempted, and a writer
     /// that yielded instead would keep taking turns on the cores with it.
     #[cold]
-    fn wait_for_biased_readers(&self, slots: &[Slot]) {
+    fn wait_for_biased_readers(&self, slots: &[Slots]) {
         let mut spin = parking_lot_core::SpinWait::new();
         while self.read_through_a_slot(slots) {
             if !spin.spin() {
@@ -452,7 +404,7 @@ impl RawRwLock {
         }
     }
 
-    fn wait_for_biased_readers(&self, slots: &[Slot]) {
+    fn wait_for_biased_readers(&self, slots: &[Slots]) {
         while self.read_through_a_slot(slots) {
             thread::yield_now();
         }
@@ -478,7 +430,6 @@ unsafe impl lock_api::RawRwLock for RawRwLock {
     const INIT: Self = Self {
         writer: AtomicU32::new(0),
         readers: AtomicU32::new(0),
-        reads: AtomicU32::new(BIAS_AFTER),
     };
     type GuardMarker = lock_api::GuardSend;
 
@@ -504,23 +455,12 @@ unsafe impl lock_api::RawRwLock for RawRwLock {
 
     #[inline]
     fn try_lock_exclusive(&self) -> bool {
-        let Some(before) = self.claim() else {
-            return false;
-        };
-        let bias = before & BIASED;
-        let slots = if bias == 0 {
-            &[]
-        } else {
-            reader_slots::in_use()
-        };
-        if self.readers.load(SeqCst) != 0 || self.read_through_a_slot(slots) {
-            // The bias stays: a biased reader may still be reading, and
-            // the next writer must look for it.
-            self.unlock_write_leaving(bias);
+        if !self.claim() {
             return false;
         }
-        if bias != 0 {
-            self.hold_off_bias(slots.len());
+        if self.readers.load(SeqCst) != 0 || self.read_through_a_slot(reader_slots::in_use()) {
+            self.unlock_write();
+            return false;
         }
         true
     }
@@ -543,9 +483,9 @@ pub(crate) fn release_write<T>(guard: RwLockWriteGuard<'_, T>) {
     unsafe { lock.force_unlock_write() };
 }
 
-/// Read access to a [`RwLock`]'s value through the lock's bias when it has
-/// one, so that the read writes only this thread's slot, and through the
-/// readers' count otherwise.
+/// Read access to a [`RwLock`]'s value through this thread's slot, so that
+/// the read writes no line but the slot's; through the readers' count if
+/// the thread has no slot free for the lock (see the module docs).
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
 pub struct ReadGuard<'a, T> {
     lock: &'a RwLock<T>,
@@ -560,9 +500,12 @@ pub fn read_biased<T>(lock: &RwLock<T>) -> ReadGuard<'_, T> {
     // SAFETY: the raw lock is taken and released only in pairs, here and
     // in the guard's drop.
     let raw = unsafe { lock.raw() };
-    let slot = reader_slots::mine().filter(|slot| raw.try_read_biased(slot));
-    if slot.is_none() {
-        raw.read_and_count();
+    let slot = reader_slots::mine()
+        .map(|slots| &slots[raw.group()])
+        .filter(|slot| slot.load(Relaxed) == IDLE);
+    match slot {
+        Some(slot) => raw.read_biased(slot),
+        None => raw.read(),
     }
     ReadGuard { lock, slot }
 }
@@ -622,13 +565,9 @@ mod loom_tests {
     unsafe impl Sync for Locked {}
 
     impl Locked {
-        fn new(biased: bool) -> Self {
-            let lock = RawRwLock::new();
-            if biased {
-                lock.writer.store(BIASED, Relaxed);
-            }
+        fn new() -> Self {
             Self {
-                lock,
+                lock: RawRwLock::new(),
                 count: UnsafeCell::new(0),
                 slots: Registry::new(),
             }
@@ -650,20 +589,13 @@ mod loom_tests {
             count
         }
 
-        /// Reads as `read_biased` does: through `slot` if the lock is
-        /// biased, through the count otherwise, counting towards the bias.
-        fn get_biased(&self, slot: &Slot) -> u32 {
-            let biased = self.lock.try_read_biased(slot);
-            if !biased {
-                self.lock.read_and_count();
-            }
+        /// Reads as `read_biased` does, through this thread's `slots`.
+        fn get_biased(&self, slots: &Slots) -> u32 {
+            let slot = &slots[self.lock.group()];
+            self.lock.read_biased(slot);
             // SAFETY: a read lock is held.
             let count = self.count.with(|count| unsafe { *count });
-            if biased {
-                RawRwLock::leave_biased(slot);
-            } else {
-                self.lock.leave_as_reader();
-            }
+            RawRwLock::leave_biased(slot);
             count
         }
     }
@@ -675,7 +607,7 @@ mod loom_tests {
         // Every turn of a wait loop is a branch.
         builder.max_branches = 10_000;
         builder.check(move || {
-            let locked = Arc::new(Locked::new(false));
+            let locked = Arc::new(Locked::new());
             let writer = {
                 let locked = Arc::clone(&locked);
                 thread::spawn(move || locked.add_one())
@@ -701,60 +633,42 @@ mod loom_tests {
         model(true);
     }
 
-    /// A writer revokes the bias while the main thread reads through its
-    /// slot twice: the writer waits for a biased read under way, a read
-    /// after the write sees it (the second read never sees less than the
-    /// first), and once the lock is free again reads bias it anew.
-    fn biased_model(biased: bool) {
+    /// A writer comes while the main thread reads through its slot twice:
+    /// the writer waits for a read under way, and a read after the write
+    /// sees it (the second read never sees less than the first).
+    #[test]
+    fn a_writer_waits_for_a_reader_in_a_slot() {
         let mut builder = loom::model::Builder::new();
         builder.max_branches = 10_000;
-        builder.check(move || {
-            let locked = Arc::new(Locked::new(biased));
-            let slot = locked.slots.claim().expect("a free slot");
+        builder.check(|| {
+            let locked = Arc::new(Locked::new());
+            let slots = locked.slots.claim().expect("a free slot");
             let writer = {
                 let locked = Arc::clone(&locked);
                 thread::spawn(move || locked.add_one())
             };
-            let first = locked.get_biased(slot);
-            let second = locked.get_biased(slot);
+            let first = locked.get_biased(slots);
+            let second = locked.get_biased(slots);
             assert!(
                 first <= second && second <= 1,
                 "read {first}, then {second}"
             );
             writer.join().unwrap();
-            assert_eq!(locked.get_biased(slot), 1);
-            // After the write, `BIAS_AFTER` reads (one slot is in use) and
-            // one more bias the lock, and then reads go through the slot.
-            for _ in 0..=BIAS_AFTER {
-                locked.get_biased(slot);
-            }
-            assert_eq!(locked.lock.writer.load(Relaxed), BIASED);
-            assert!(locked.lock.try_read_biased(slot));
-            RawRwLock::leave_biased(slot);
+            assert_eq!(locked.get_biased(slots), 1);
         });
     }
 
-    #[test]
-    fn a_writer_revokes_the_bias_of_a_reader() {
-        biased_model(true);
-    }
-
-    #[test]
-    fn a_reader_biases_the_lock_as_a_writer_comes() {
-        biased_model(false);
-    }
-
-    /// While a writer revokes the bias, another thread gives back the
-    /// only slot claimed so far (`in_use` falls to 0) and the main thread
-    /// claims one (slot 1 if it comes first, else slot 0) and reads through
-    /// it: the writer, whichever `in_use` it saw, must not write while that
+    /// While a writer looks through the slots, another thread gives back
+    /// the only slots claimed so far (`in_use` falls to 0), and the main
+    /// thread claims a thread's slots (the second if it comes first, else
+    /// the first) and reads through them: the writer, whichever `in_use` it saw, must not write while that
     /// read is under way (loom's cell checks it).
     #[test]
     fn a_slot_given_back_and_one_claimed_while_a_writer_looks() {
         let mut builder = loom::model::Builder::new();
         builder.max_branches = 10_000;
         builder.check(|| {
-            let locked = Arc::new(Locked::new(true));
+            let locked = Arc::new(Locked::new());
             locked.slots.claim().expect("a free slot");
             let writer = {
                 let locked = Arc::clone(&locked);
@@ -764,12 +678,12 @@ mod loom_tests {
                 let locked = Arc::clone(&locked);
                 thread::spawn(move || locked.slots.give_back(&locked.slots.in_use()[0]))
             };
-            let slot = locked.slots.claim().expect("a free slot");
-            let seen = locked.get_biased(slot);
+            let slots = locked.slots.claim().expect("a free slot");
+            let seen = locked.get_biased(slots);
             assert!(seen <= 1, "read {seen}");
             writer.join().unwrap();
             giver.join().unwrap();
-            assert_eq!(locked.get_biased(slot), 1);
+            assert_eq!(locked.get_biased(slots), 1);
         });
     }
 }
@@ -779,6 +693,8 @@ mod tests {
     use std::sync::mpsc;
     use std::thread;
     use std::time::Duration;
+
+    use crossbeam_utils::CachePadded;
 
     use super::*;
 
@@ -827,6 +743,11 @@ mod tests {
     #[test]
     fn a_reader_parked_on_a_writer_wakes() {
         wakes_after(true, |lock| *lock.read());
+    }
+
+    #[test]
+    fn a_reader_in_a_slot_parked_on_a_writer_wakes() {
+        wakes_after(true, |lock| *read_biased(lock));
     }
 
     #[test]
@@ -882,8 +803,13 @@ mod tests {
             while *lock.read() == 0 {
                 thread::yield_now();
             }
-            for _ in 0..10_000 {
-                std::hint::black_box(*lock.read());
+            // Half through the count, half through a slot.
+            for i in 0..10_000 {
+                if i % 2 == 0 {
+                    std::hint::black_box(*lock.read());
+                } else {
+                    std::hint::black_box(*read_biased(lock));
+                }
             }
             done.send(()).unwrap();
         });
@@ -896,59 +822,51 @@ mod tests {
         }
     }
 
-    /// Reads enough to bias `lock`.
-    fn bias(lock: &RwLock<u64>) {
-        for _ in 0..=BIAS_AFTER * 1024 {
-            std::hint::black_box(*read_biased(lock));
-        }
-        // SAFETY: only the lock's words are read.
-        assert_eq!(unsafe { lock.raw() }.writer.load(Relaxed), BIASED);
-    }
-
-    /// A read of a biased lock writes neither of its words, and a write
-    /// takes the bias away until enough reads come again.
+    /// A read through a slot writes neither of the lock's words, also
+    /// right after a write or a `try_write`.
     #[test]
     fn a_biased_read_leaves_the_lock_alone() {
         let lock = RwLock::new(5);
-        bias(&lock);
         // SAFETY: only the lock's words are read.
         let raw = unsafe { lock.raw() };
-        let guard = read_biased(&lock);
-        assert!(guard.slot.is_some(), "read through the count");
-        assert_eq!((*guard, raw.writer.load(Relaxed)), (5, BIASED));
-        assert_eq!(raw.readers.load(Relaxed), 0);
-        drop(guard);
-        *lock.write() = 6;
-        assert_eq!(raw.writer.load(Relaxed), 0);
-        let guard = read_biased(&lock);
-        assert!(guard.slot.is_none(), "biased right after a write");
-        assert_eq!(*guard, 6);
-        drop(guard);
-        // A `try_write` takes the bias away as a write does, for more
-        // than one read.
-        bias(&lock);
-        *lock.try_write().expect("no reader holds the lock") = 7;
-        let guard = read_biased(&lock);
-        assert!(guard.slot.is_none(), "biased right after a try_write");
-        assert_eq!(*guard, 7);
-        drop(guard);
-        assert_eq!(raw.writer.load(Relaxed), 0, "biased again at once");
+        for value in [6, 7] {
+            let guard = read_biased(&lock);
+            assert!(guard.slot.is_some(), "read through the count");
+            assert_eq!(*guard, value - 1);
+            assert_eq!(
+                (raw.writer.load(Relaxed), raw.readers.load(Relaxed)),
+                (0, 0)
+            );
+            drop(guard);
+            if value == 6 {
+                *lock.write() = value;
+            } else {
+                *lock.try_write().expect("no reader holds the lock") = value;
+            }
+        }
+        assert_eq!(*read_biased(&lock), 7);
     }
 
-    /// A biased read inside another goes through the count: a thread's
-    /// slot names one lock at a time.
+    /// Locks `GROUPS` cache lines apart share a slot, so a read of one
+    /// inside a read of the other goes through the count; locks a line
+    /// apart have slots of their own. Either way a writer waits for both.
     #[test]
-    fn a_read_inside_a_biased_read_counts_itself() {
-        let (outer, inner) = (RwLock::new(1), RwLock::new(2));
-        bias(&outer);
-        bias(&inner);
-        let held = read_biased(&outer);
-        let nested = read_biased(&inner);
-        assert!(held.slot.is_some() && nested.slot.is_none());
-        // SAFETY: only the lock's words are read.
-        assert_eq!(unsafe { inner.raw() }.readers.load(Relaxed), 1);
+    fn a_read_inside_a_read_of_the_same_group_counts_itself() {
+        let locks: Vec<_> = (0..=GROUPS)
+            .map(|i| CachePadded::new(RwLock::new(i)))
+            .collect();
+        let (outer, neighbour, same_group) = (&*locks[0], &*locks[1], &*locks[GROUPS]);
+        let held = read_biased(outer);
+        let nested = read_biased(neighbour);
+        assert!(held.slot.is_some() && nested.slot.is_some());
         drop(nested);
-        // Twice: a failed try must leave the bias for the next writer.
+        let nested = read_biased(same_group);
+        assert!(nested.slot.is_none());
+        // SAFETY: only the lock's words are read.
+        assert_eq!(unsafe { same_group.raw() }.readers.load(Relaxed), 1);
+        assert!(same_group.try_write().is_none(), "passed a counted reader");
+        drop(nested);
+        // Twice: a failed try must leave the lock as it was.
         for _ in 0..2 {
             assert!(
                 outer.try_write().is_none(),
@@ -957,6 +875,7 @@ mod tests {
         }
         drop(held);
         assert!(outer.try_write().is_some());
+        assert!(same_group.try_write().is_some());
     }
 
     /// A writer waits for a biased reader on another thread.
@@ -966,7 +885,6 @@ mod tests {
         let (reading, read) = mpsc::channel();
         let (release, released) = mpsc::channel::<()>();
         let reader = thread::spawn(move || {
-            bias(lock);
             let guard = read_biased(lock);
             assert!(guard.slot.is_some());
             reading.send(()).unwrap();
