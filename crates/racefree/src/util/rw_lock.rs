@@ -57,7 +57,7 @@
 //! exchange at 2 threads fell to 1.21.
 //!
 //! A thread reads through the readers' count when it has no slot (more
-//! than `reader_slots::SLOTS` threads alive) or when its slot names
+//! than `reader_slots::THREADS` alive) or when its slot names
 //! another lock of the same group, which it reads already.
 //!
 //! Written here because no maintained crate offers a lock with this
@@ -79,7 +79,7 @@ use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
 
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
 use crate::util::reader_slots;
-use crate::util::reader_slots::{GROUPS, IDLE, Slot, Slots};
+use crate::util::reader_slots::{GROUPS, IDLE, Slot};
 use crate::util::sync::AtomicU32;
 use crate::util::sync::thread;
 
@@ -203,17 +203,18 @@ impl RawRwLock {
         slot.store(IDLE, Release);
     }
 
-    /// Takes the lock for writing; `slots` gives every thread's, and is
-    /// called once the lock is claimed (see [`Registry::in_use`]).
+    /// Takes the lock for writing; `slots` gives every thread's slot for a
+    /// group, and is called once the lock is claimed (see
+    /// [`Registry::in_use`]).
     ///
     /// [`Registry::in_use`]: crate::util::reader_slots::Registry::in_use
     #[inline]
-    fn write_with<'s>(&self, slots: impl FnOnce() -> &'s [Slots]) {
+    fn write_with<'s>(&self, slots: impl FnOnce(usize) -> &'s [Slot]) {
         while !self.claim() {
             self.wait_for_writer();
         }
         loom_seq_cst();
-        let slots = slots();
+        let slots = slots(self.group());
         if self.read_through_a_slot(slots) {
             self.wait_for_biased_readers(slots);
         }
@@ -240,13 +241,10 @@ impl RawRwLock {
                 .is_ok()
     }
 
-    /// Whether a reader in `slots` names this lock.
+    /// Whether a reader in `slots`, its group's, names this lock.
     #[inline]
-    fn read_through_a_slot(&self, slots: &[Slots]) -> bool {
-        let group = self.group();
-        slots
-            .iter()
-            .any(|slots| slots[group].load(SeqCst) == self.address())
+    fn read_through_a_slot(&self, slots: &[Slot]) -> bool {
+        slots.iter().any(|slot| slot.load(SeqCst) == self.address())
     }
 
     /// Releases the write lock.
@@ -338,7 +336,7 @@ impl RawRwLock {
     /// reader that takes longer was most likely preempted, and a writer
     /// that yielded instead would keep taking turns on the cores with it.
     #[cold]
-    fn wait_for_biased_readers(&self, slots: &[Slots]) {
+    fn wait_for_biased_readers(&self, slots: &[Slot]) {
         let mut spin = parking_lot_core::SpinWait::new();
         while self.read_through_a_slot(slots) {
             if !spin.spin() {
@@ -404,7 +402,7 @@ impl RawRwLock {
         }
     }
 
-    fn wait_for_biased_readers(&self, slots: &[Slots]) {
+    fn wait_for_biased_readers(&self, slots: &[Slot]) {
         while self.read_through_a_slot(slots) {
             thread::yield_now();
         }
@@ -458,7 +456,9 @@ unsafe impl lock_api::RawRwLock for RawRwLock {
         if !self.claim() {
             return false;
         }
-        if self.readers.load(SeqCst) != 0 || self.read_through_a_slot(reader_slots::in_use()) {
+        if self.readers.load(SeqCst) != 0
+            || self.read_through_a_slot(reader_slots::in_use(self.group()))
+        {
             self.unlock_write();
             return false;
         }
@@ -500,9 +500,7 @@ pub fn read_biased<T>(lock: &RwLock<T>) -> ReadGuard<'_, T> {
     // SAFETY: the raw lock is taken and released only in pairs, here and
     // in the guard's drop.
     let raw = unsafe { lock.raw() };
-    let slot = reader_slots::mine()
-        .map(|slots| &slots[raw.group()])
-        .filter(|slot| slot.load(Relaxed) == IDLE);
+    let slot = reader_slots::mine(raw.group()).filter(|slot| slot.load(Relaxed) == IDLE);
     match slot {
         Some(slot) => raw.read_biased(slot),
         None => raw.read(),
@@ -574,7 +572,7 @@ mod loom_tests {
         }
 
         fn add_one(&self) {
-            self.lock.write_with(|| self.slots.in_use());
+            self.lock.write_with(|group| self.slots.in_use(group));
             // SAFETY: the write lock is held.
             self.count.with_mut(|count| unsafe { *count += 1 });
             self.lock.unlock_write();
@@ -589,9 +587,9 @@ mod loom_tests {
             count
         }
 
-        /// Reads as `read_biased` does, through this thread's `slots`.
-        fn get_biased(&self, slots: &Slots) -> u32 {
-            let slot = &slots[self.lock.group()];
+        /// Reads as `read_biased` does, through the slots of `thread`.
+        fn get_biased(&self, thread: usize) -> u32 {
+            let slot = self.slots.slot(self.lock.group(), thread);
             self.lock.read_biased(slot);
             // SAFETY: a read lock is held.
             let count = self.count.with(|count| unsafe { *count });
@@ -642,19 +640,19 @@ mod loom_tests {
         builder.max_branches = 10_000;
         builder.check(|| {
             let locked = Arc::new(Locked::new());
-            let slots = locked.slots.claim().expect("a free slot");
+            let thread = locked.slots.claim().expect("free slots");
             let writer = {
                 let locked = Arc::clone(&locked);
                 thread::spawn(move || locked.add_one())
             };
-            let first = locked.get_biased(slots);
-            let second = locked.get_biased(slots);
+            let first = locked.get_biased(thread);
+            let second = locked.get_biased(thread);
             assert!(
                 first <= second && second <= 1,
                 "read {first}, then {second}"
             );
             writer.join().unwrap();
-            assert_eq!(locked.get_biased(slots), 1);
+            assert_eq!(locked.get_biased(thread), 1);
         });
     }
 
@@ -669,21 +667,21 @@ mod loom_tests {
         builder.max_branches = 10_000;
         builder.check(|| {
             let locked = Arc::new(Locked::new());
-            locked.slots.claim().expect("a free slot");
+            locked.slots.claim().expect("free slots");
             let writer = {
                 let locked = Arc::clone(&locked);
                 thread::spawn(move || locked.add_one())
             };
             let giver = {
                 let locked = Arc::clone(&locked);
-                thread::spawn(move || locked.slots.give_back(&locked.slots.in_use()[0]))
+                thread::spawn(move || locked.slots.give_back(0))
             };
-            let slots = locked.slots.claim().expect("a free slot");
-            let seen = locked.get_biased(slots);
+            let thread = locked.slots.claim().expect("free slots");
+            let seen = locked.get_biased(thread);
             assert!(seen <= 1, "read {seen}");
             writer.join().unwrap();
             giver.join().unwrap();
-            assert_eq!(locked.get_biased(slots), 1);
+            assert_eq!(locked.get_biased(thread), 1);
         });
     }
 }
