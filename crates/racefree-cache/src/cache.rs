@@ -85,11 +85,11 @@ struct Shard<K, V, P> {
     /// Lookups take it shared; everything that changes the store (and
     /// applies the recorded lookups to the policy) takes it exclusive.
     ///
-    /// racefree's table lock rather than parking_lot's: once a shard has
-    /// been read a while since its last write, a lookup names the lock in
-    /// a cache line of its own thread's instead of counting itself in the
-    /// lock's word, so hits on many cores do not pass the lock's line
-    /// between them (see racefree's `rw_lock.rs`, "The bias to readers").
+    /// racefree's table lock rather than parking_lot's: a lookup names the
+    /// lock in a cache line of its own thread's instead of counting itself
+    /// in the lock's word, so hits on many cores do not pass the lock's
+    /// line between them (see racefree's `rw_lock.rs`, "The bias to
+    /// readers").
     state: RwLock<State<K, V, P>>,
     counters: Counters,
     /// Lookups made under the shared lock, waiting for the policy.

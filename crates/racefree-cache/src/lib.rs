@@ -41,10 +41,9 @@
 //! code never sees a lock, so it is tested alone, and a trace replays
 //! through it exactly.
 //! Lookups take the lock shared. The lock is racefree's table lock, biased
-//! to readers: once a shard has been read a while since its last write, a
-//! lookup writes only cache lines of its own thread's (it counts its hit
-//! for the stats and the policy in its own cell), so hits on many cores
-//! do not take turns on a shared line. A hit counts in the entry it
+//! to readers: a hit writes only cache lines of its own thread's (it
+//! counts itself for the stats and the policy in its own cell), so hits
+//! on many cores do not take turns on a shared line. A hit counts in the entry it
 //! found, with a plain load and store, and the policy reads that count
 //! when it next looks at the entry (every policy but LRU works this way:
 //! see [`policy`]). A miss under W-TinyLFU (the one policy that learns

@@ -107,11 +107,13 @@ use crate::locked_table::LockedTable;
 /// read-heavy at 2 threads against papaya, whose reads write nothing.
 /// Since reads write only their thread's line (above), reads of a hot set
 /// from every thread run as fast as papaya's: Go's LoadMostlyHits at 2
-/// threads went from 25 to 63–68 M ops/s, 2.5 to 3 times dashmap. On the trio, the latest
-/// three full runs (BENCHMARKS.md, "Reader slots that shrink") gave 1.58
-/// to 1.90 on read-heavy and 1.32 to 1.69 on rapid-grow at every thread
-/// count, and 1.18 to 1.43 on exchange, where scc runs closest at 2 and 8
-/// threads; over the runs, every cell's median was 1.28 or more.
+/// threads went from 25 to 63–68 M ops/s, 2.5 to 3 times dashmap. On the
+/// trio, since the lock keeps its bias (BENCHMARKS.md, "The bias kept";
+/// three full runs on a 2-core AMD machine), the median over the runs was
+/// 1.55 to 1.73 on read-heavy and 1.29 to 1.45 on exchange at every
+/// thread count, and 1.61 to 1.63 on rapid-grow at 2 and 8 threads but
+/// 1.16 at 1, where dashmap runs closest; single runs went as low as 0.99
+/// on exchange at 2 threads in a noisy spell.
 ///
 /// # Past two cores
 ///
@@ -139,10 +141,14 @@ use crate::locked_table::LockedTable;
 ///   `Cache` and is still alive, and waits for those reading its shard.
 ///   Each thread has 16 such lines, one per group of shards, so a line a
 ///   write looks at has changed only if that thread read a shard of the
-///   same group since: the loads are independent and mostly hit the
-///   writer's cache, but their number grows with the threads. Up to 512
-///   threads alive at once get lines; more read through a count that
-///   writes the lock's line.
+///   same group since: the loads are independent, read consecutive lines
+///   and mostly hit the writer's cache, but their number grows with the
+///   threads. With 64 and 256 threads alive that had read and sat idle,
+///   an insert on the 2-core machine took about 45 and 165 ns more than
+///   with none (from about 95); threads that read all the time would
+///   change their lines more often and cost more. Up to 512 threads alive
+///   at once get lines; more read through a count that writes the lock's
+///   line.
 /// - **A preempted writer stalls its shard.** A thread descheduled while
 ///   it holds a shard's write lock holds up that shard's other callers
 ///   until it runs again. More shards make that rarer, not impossible.

@@ -45,7 +45,7 @@
 //! threads waited for it.
 //!
 //! The price is on writes: each one looks at a line per thread alive that
-//! has read a lock (see "Many cores" in `sharded.rs`). Until 2026-12 a
+//! has read a lock (see "Past two cores" in `sharded.rs`). Until 2026-12 a
 //! write revoked the bias, and a lock was biased again only after 4 reads
 //! through the count per two threads alive; reads of shards written often
 //! then wrote the lock's line. In three alternating pairs of
@@ -53,12 +53,15 @@
 //! lead over the best of dashmap, papaya and scc went from 1.39 to 1.52 on
 //! exchange at 2 threads and from 1.34 to 1.56 at 8, and on read-heavy
 //! from 1.47 to 1.87 and 1.36 to 1.91 (1 thread: 1.34 and 1.26 before,
-//! 1.30 and 1.48 after). With one slot per thread instead of groups,
-//! exchange at 2 threads fell to 1.21.
+//! 1.30 and 1.48 after; the slots were then laid out by thread, see
+//! `reader_slots.rs`). With one slot per thread instead of groups,
+//! exchange at 2 threads fell to 1.21. At one thread, a write runs about
+//! 25 instructions more for its look through the slots (rapid-grow,
+//! callgrind), and a racefree-cache hit about 10 more.
 //!
-//! A thread reads through the readers' count when it has no slot (more
-//! than `reader_slots::THREADS` alive) or when its slot names
-//! another lock of the same group, which it reads already.
+//! A thread reads through the readers' count when it has no slots (more
+//! than `reader_slots::THREADS` threads alive) or when its slot for the
+//! lock's group names another lock, which it is reading already.
 //!
 //! Written here because no maintained crate offers a lock with this
 //! release or this bias; the waiting is parking_lot_core's, and lock_api
