@@ -36,14 +36,16 @@ pub(crate) const IDLE: usize = 1;
 pub(crate) type Slot = CachePadded<AtomicUsize>;
 
 /// How many slots each thread has, one per group of locks. Sixteen: with
-/// one, exchange at 2 threads lost a fifth of its lead (see `rw_lock.rs`);
+/// one, exchange at 2 threads lost more than a quarter of its lead (see
+/// `rw_lock.rs`);
 /// each costs a thread 128 bytes (crossbeam pads a slot to 128 bytes on
 /// x86-64).
 pub(crate) const GROUPS: usize = 16;
 
 /// How many threads alive at once can read without the readers' count:
 /// more than the cores of the machines racefree is built for, in 1 MiB of
-/// zeroed memory whose pages stay untouched beyond the threads' in use.
+/// zeroed memory (`.bss`) whose pages stay untouched beyond the threads'
+/// in use.
 #[cfg(not(any(racefree_loom, racefree_shuttle)))]
 const THREADS: usize = 512;
 
@@ -55,7 +57,8 @@ const THREADS: usize = 512;
 /// first-level cache: with 64 and 256 threads alive and idle, an insert
 /// into a ShardedMap took about 100 and 550 ns more than with none; laid
 /// out by group, 45 and 165 (best of 5 rounds of 1 M inserts, medians of
-/// five runs, on the 2-core machine of BENCHMARKS.md).
+/// five runs, on the 2-core AMD machine of BENCHMARKS.md's "The bias
+/// kept").
 pub(crate) struct Registry<const N: usize> {
     /// Thread `i`'s slot for group `g` is `slots[g][i]`. A thread's slots
     /// are all [`FREE`] or all owned.
