@@ -56,9 +56,9 @@ const THREADS: usize = 512;
 /// apart, the lines a write looked at all fell in the same few sets of the
 /// first-level cache: with 64 and 256 threads alive and idle, an insert
 /// into a ShardedMap took about 100 and 550 ns more than with none; laid
-/// out by group, 45 and 165 (best of 5 rounds of 1 M inserts, medians of
-/// five runs, on the 2-core AMD machine of BENCHMARKS.md's "The bias
-/// kept").
+/// out by group, 45 and 165 (best of 5 rounds of 1 M inserts; two runs by
+/// thread, the median of five by group; on the 2-core AMD machine of
+/// BENCHMARKS.md's "The bias kept").
 pub(crate) struct Registry<const N: usize> {
     /// Thread `i`'s slot for group `g` is `slots[g][i]`. A thread's slots
     /// are all [`FREE`] or all owned.
