@@ -43,13 +43,13 @@
 //! Lookups take the lock shared. The lock is racefree's table lock, biased
 //! to readers: a hit writes only cache lines of its own thread's (it
 //! counts itself for the stats and the policy in its own cell), so hits
-//! on many cores do not take turns on a shared line. A hit counts in the entry it
-//! found, with a plain load and store, and the policy reads that count
-//! when it next looks at the entry (every policy but LRU works this way:
-//! see [`policy`]). A miss under W-TinyLFU (the one policy that learns
-//! from misses), and a hit under LRU, is recorded in a small
-//! per-shard buffer; other misses count in the thread's own cell, as
-//! hits do. Whoever next takes the lock exclusively (a write, or
+//! on many cores do not take turns on a shared line. A hit counts in the
+//! entry it found, with a plain load and store, and the policy reads that
+//! count when it next looks at the entry (every policy but LRU works this
+//! way: see [`policy`]). A miss under W-TinyLFU (the one policy that
+//! learns from misses), and a hit under LRU, is recorded in a small
+//! per-shard buffer; other misses count in the thread's own cell, as hits
+//! do. Whoever next takes the lock exclusively (a write, or
 //! a lookup that finds the buffer half full) applies the records to the
 //! policy in order, before changing anything, as Caffeine's read buffers
 //! do. On one thread the policy sees exactly the calls made (but
