@@ -830,33 +830,42 @@ mod tests {
         let lock = RwLock::new(5);
         // SAFETY: only the lock's words are read.
         let raw = unsafe { lock.raw() };
-        for value in [6, 7] {
+        let read_alone = |expected| {
             let guard = read_biased(&lock);
             assert!(guard.slot.is_some(), "read through the count");
-            assert_eq!(*guard, value - 1);
+            assert_eq!(*guard, expected);
             assert_eq!(
                 (raw.writer.load(Relaxed), raw.readers.load(Relaxed)),
                 (0, 0)
             );
-            drop(guard);
-            if value == 6 {
-                *lock.write() = value;
-            } else {
-                *lock.try_write().expect("no reader holds the lock") = value;
-            }
-        }
-        assert_eq!(*read_biased(&lock), 7);
+        };
+        read_alone(5);
+        *lock.write() = 6;
+        read_alone(6);
+        *lock.try_write().expect("no reader holds the lock") = 7;
+        read_alone(7);
     }
 
-    /// Locks `GROUPS` cache lines apart share a slot, so a read of one
-    /// inside a read of the other goes through the count; locks a line
-    /// apart have slots of their own. Either way a writer waits for both.
+    /// Locks of one group share a slot, so a read of one inside a read of
+    /// the other goes through the count; locks of different groups have
+    /// slots of their own. Either way a writer waits for both.
     #[test]
     fn a_read_inside_a_read_of_the_same_group_counts_itself() {
-        let locks: Vec<_> = (0..=GROUPS)
+        // Cache-padded, and enough of them that every group has a lock
+        // whether the padding is 64 or 128 bytes.
+        let locks: Vec<_> = (0..=2 * GROUPS)
             .map(|i| CachePadded::new(RwLock::new(i)))
             .collect();
-        let (outer, neighbour, same_group) = (&*locks[0], &*locks[1], &*locks[GROUPS]);
+        // SAFETY: only the lock's address is read.
+        let group = |lock: &RwLock<usize>| unsafe { lock.raw() }.group();
+        let outer = &*locks[0];
+        let of_group = |same: bool| {
+            locks[1..]
+                .iter()
+                .find(|lock| (group(lock) == group(outer)) == same)
+                .expect("locks in every group")
+        };
+        let (neighbour, same_group) = (of_group(false), of_group(true));
         let held = read_biased(outer);
         let nested = read_biased(neighbour);
         assert!(held.slot.is_some() && nested.slot.is_some());
