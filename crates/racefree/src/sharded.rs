@@ -42,7 +42,8 @@ use crate::locked_table::LockedTable;
 /// thread and a 2^21-entry table, that is most of the gap to a table with
 /// no synchronization at all: 50 to 80 ns a lookup bare, 70 to 140 under
 /// `parking_lot`'s read lock. racefree's lock keeps a count only for
-/// threads beyond the first 512 alive.
+/// threads beyond the first 512 alive and for a read nested inside a read
+/// of a lock in the same group of slots.
 ///
 /// Two other ways to read without writing the lock were measured and lost:
 /// - lock-free reads in a [seize](https://docs.rs/seize) guard (papaya's
