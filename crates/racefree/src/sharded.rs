@@ -109,12 +109,11 @@ use crate::locked_table::LockedTable;
 /// Since reads write only their thread's line (above), reads of a hot set
 /// from every thread run as fast as papaya's: Go's LoadMostlyHits at 2
 /// threads went from 25 to 63–68 M ops/s, 2.5 to 3 times dashmap. On the
-/// trio, since the lock keeps its bias (BENCHMARKS.md, "The bias kept";
-/// three full runs on a 2-core AMD machine), the median over the runs was
-/// 1.55 to 1.73 on read-heavy and 1.29 to 1.45 on exchange at every
-/// thread count, and 1.61 to 1.63 on rapid-grow at 2 and 8 threads but
-/// 1.16 at 1, where dashmap runs closest; single runs went as low as 0.99
-/// on exchange at 2 threads in a noisy spell.
+/// trio, since the lock keeps its bias (BENCHMARKS.md, "Seven full runs
+/// since the bias was kept"; a 2-core AMD machine), the median over seven
+/// runs was 1.35 to 1.69 in every cell: 1.57 to 1.69 on read-heavy, 1.35
+/// to 1.49 on exchange and 1.37 to 1.65 on rapid-grow. Single runs in
+/// noisy spells went as low as 0.99 (exchange at 2 threads).
 ///
 /// # Past two cores
 ///
