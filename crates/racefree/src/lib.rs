@@ -23,10 +23,15 @@
 //!
 //! # Which map?
 //!
+//! Start with [`ShardedMap`]: it is the general-purpose map, and on the
+//! conc-map-bench workloads it runs ahead of dashmap, papaya and scc at
+//! 1, 2 and 8 threads (BENCHMARKS.md in the repository). The others are
+//! for the cases their rows name.
+//!
 //! | Go pattern | racefree | use it when |
 //! |---|---|---|
+//! | `orcaman/concurrent-map` | [`ShardedMap`] | the default: many threads read and write |
 //! | `map` + `sync.RWMutex` | [`LockedMap`] | few threads, or the map is not hot; the baseline |
-//! | `orcaman/concurrent-map` | [`ShardedMap`] | many threads read and write different keys |
 //! | `sync.Map` | [`ReadMostlyMap`] | data written once and read many times, or written on disjoint keys: lookups take no lock |
 //! | one goroutine owns the map, requests over channels | [`OwnedMap`] | transactions over several keys ([`OwnedMap::with_map`]), state that must stay on one thread, async callers; not for hot lookups |
 //!
