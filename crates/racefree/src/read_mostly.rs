@@ -109,7 +109,7 @@ use trie::{Change, KeyArg, Trie};
 /// live entries. Each entry is its own allocation: a `u64 → u64` map takes
 /// 84 bytes an entry at 1 M entries, against 36 for a
 /// [`LockedMap`](crate::LockedMap), and after removing all 1 M entries it
-/// held 93 to 104 KB.
+/// held 93 to 187 KB in racefree-bench's memory runs.
 ///
 /// Each thread also keeps the memory of up to 32 KiB of reclaimed entries
 /// of each of up to 4 entry sizes, for its next entries; it goes back to
