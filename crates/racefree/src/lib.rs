@@ -23,10 +23,11 @@
 //!
 //! # Which map?
 //!
-//! Start with [`ShardedMap`]: it is the general-purpose map, and on the
-//! conc-map-bench workloads it runs ahead of dashmap, papaya and scc at
-//! 1, 2 and 8 threads (BENCHMARKS.md in the repository). The others are
-//! for the cases their rows name.
+//! Start with [`ShardedMap`]: it is the general-purpose map. On the
+//! conc-map-bench workloads with 2^21 entries it runs ahead of dashmap,
+//! papaya and scc at 1, 2 and 8 threads; on a map small enough to stay in
+//! the cache, dashmap or scc may lead write-heavy work (BENCHMARKS.md in
+//! the repository). The others are for the cases their rows name.
 //!
 //! | Go pattern | racefree | use it when |
 //! |---|---|---|
