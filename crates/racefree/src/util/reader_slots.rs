@@ -37,9 +37,8 @@ pub(crate) type Slot = CachePadded<AtomicUsize>;
 
 /// How many slots each thread has, one per group of locks. Sixteen: with
 /// one, exchange at 2 threads lost more than a quarter of its lead (see
-/// `rw_lock.rs`);
-/// each costs a thread 128 bytes (crossbeam pads a slot to 128 bytes on
-/// x86-64).
+/// `rw_lock.rs`). Each costs a thread 128 bytes (crossbeam pads a slot to
+/// 128 bytes on x86-64).
 pub(crate) const GROUPS: usize = 16;
 
 /// How many threads alive at once can read without the readers' count:

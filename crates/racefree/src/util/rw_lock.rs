@@ -662,8 +662,9 @@ mod loom_tests {
     /// While a writer looks through the slots, another thread gives back
     /// the only slots claimed so far (`in_use` falls to 0), and the main
     /// thread claims a thread's slots (the second if it comes first, else
-    /// the first) and reads through them: the writer, whichever `in_use` it saw, must not write while that
-    /// read is under way (loom's cell checks it).
+    /// the first) and reads through them: the writer, whichever `in_use`
+    /// it saw, must not write while that read is under way (loom's cell
+    /// checks it).
     #[test]
     fn a_slot_given_back_and_one_claimed_while_a_writer_looks() {
         let mut builder = loom::model::Builder::new();
