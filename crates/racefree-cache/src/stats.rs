@@ -57,10 +57,14 @@ impl Counters {
 /// cells up. A cell outlives its thread, so no count is lost when a
 /// thread ends.
 ///
-/// The cell also counts the thread's hits per shard, so that a hit writes
-/// only the thread's own line: [`hit`](Self::hit) says when
-/// [`HIT_SAMPLE`] more have built up in a shard, and the caller hands them
-/// to the shard's policy.
+/// A cell counts its thread's hits per shard, so that a hit writes only
+/// the thread's own line: [`hit`](Self::hit) says when [`HIT_SAMPLE`]
+/// more have built up in a shard, and the caller hands them to the shard,
+/// whose count then holds them for both the policy and the stats. The
+/// cell keeps no total of its own: with a second counter on a second
+/// line, hits on one thread ran at 0.73 to 0.80 of quick_cache's speed,
+/// against 0.80 to 0.82 without (three alternating runs of
+/// racefree-bench's `cache --speed-workloads hits --ops 16000000`).
 ///
 /// `thread_local` gives each thread its cell for this cache; each cell is
 /// padded to its own cache line so that threads do not slow each other.
@@ -70,10 +74,9 @@ pub(crate) struct ReaderCounts {
     shards: usize,
 }
 
-/// One thread's hits (in all, and per shard modulo 256) and misses.
+/// One thread's misses, and its hits per shard modulo 256.
 #[derive(Debug)]
 struct CountCell {
-    hits: AtomicU64,
     misses: AtomicU64,
     hits_per_shard: Box<[AtomicU8]>,
 }
@@ -102,11 +105,9 @@ impl ReaderCounts {
     /// shard.
     #[inline]
     pub(crate) fn hit(&self, shard: usize) -> bool {
-        let cell = self.cell();
-        bump(&cell.hits, 1);
         // Wrapping: `HIT_SAMPLE` divides 256, so every `HIT_SAMPLE`th hit
         // lands on a multiple of it.
-        let in_shard = &cell.hits_per_shard[shard];
+        let in_shard = &self.cell().hits_per_shard[shard];
         let hits = in_shard.load(Relaxed).wrapping_add(1);
         in_shard.store(hits, Relaxed);
         hits % HIT_SAMPLE == 0
@@ -133,7 +134,6 @@ impl ReaderCounts {
     fn new_cell(&self) -> &CachePadded<CountCell> {
         self.cells.get_or(|| {
             CachePadded::new(CountCell {
-                hits: AtomicU64::new(0),
                 misses: AtomicU64::new(0),
                 hits_per_shard: (0..self.shards).map(|_| AtomicU8::new(0)).collect(),
             })
@@ -142,7 +142,12 @@ impl ReaderCounts {
 
     pub(crate) fn add_to(&self, stats: &mut CacheStats) {
         for cell in &self.cells {
-            stats.hits += cell.hits.load(Relaxed);
+            // Hits not yet handed to their shard.
+            stats.hits += cell
+                .hits_per_shard
+                .iter()
+                .map(|hits| u64::from(hits.load(Relaxed) % HIT_SAMPLE))
+                .sum::<u64>();
             stats.misses += cell.misses.load(Relaxed);
         }
     }
