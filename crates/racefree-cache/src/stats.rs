@@ -61,10 +61,11 @@ impl Counters {
 /// the thread's own line: [`hit`](Self::hit) says when [`HIT_SAMPLE`]
 /// more have built up in a shard, and the caller hands them to the shard,
 /// whose count then holds them for both the policy and the stats. The
-/// cell keeps no total of its own: with a second counter on a second
-/// line, hits on one thread ran at 0.73 to 0.80 of quick_cache's speed,
-/// against 0.80 to 0.82 without (three alternating runs of
-/// racefree-bench's `cache --speed-workloads hits --ops 16000000`).
+/// cell keeps no total of its own, so a hit writes one counter. (Against
+/// a total kept beside the per-shard counts, hits on one thread moved
+/// within the noise: 0.78 to 0.79 of quick_cache's speed with it, 0.78 to
+/// 0.81 without, in three alternating runs of racefree-bench's `cache
+/// --speed-only --threads 1,2,8 --reps 5`.)
 ///
 /// `thread_local` gives each thread its cell for this cache; each cell is
 /// padded to its own cache line so that threads do not slow each other.
