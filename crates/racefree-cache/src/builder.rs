@@ -19,7 +19,7 @@ use crate::removal::RemovalCause;
 /// cache of capacity 1000 took 8 shards, and kept 32.90 to 33.05 % of
 /// racefree-bench's Zipf 0.8 requests (24 runs, median 32.99; the optimum
 /// is 33.95), below 32.95 in one run in six; at 128 it takes 4, and kept
-/// 33.01 to 33.07 (8 runs). Caches of 4096 and more keep 16 shards per
+/// 32.98 to 33.07 (16 runs). Caches of 4096 and more keep 16 shards per
 /// core on 2 cores.
 const MIN_SHARE: u64 = 128;
 

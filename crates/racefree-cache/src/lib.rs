@@ -91,24 +91,25 @@
 //!
 //! # Speed
 //!
-//! A call first starts loading its key's index bucket, from an address
-//! each shard publishes for the purpose (racefree's `bucket_hint.rs`), so
-//! that the load overlaps taking the lock: hits on 2 and 8 threads rose
-//! 12 to 20 % with it. A hit then takes the shard's lock shared, finds its
-//! entry in that bucket, counts in it, in the shard's count for the policy
-//! and in the calling thread's own count for [`Cache::stats`] (plain loads
-//! and stores), and clones the value. The lock is the hit's only atomic
-//! read-modify-write, one where quick_cache's takes two; but the hit runs
-//! about twice quick_cache's instructions (some 190 against 95 in
-//! racefree-bench's hits at one thread, callgrind), which is why one thread
-//! trails it. The entry's count stops at 15, so a hot entry's line is only
-//! read, and stays shared between cores: on three 2-core machines, two
-//! Intel and one AMD, hits on 2 and 8 threads ran 1.0 to 2.3 times
-//! quick_cache's speed (0.6 to 1.2 on one thread). Under W-TinyLFU the
-//! frequency sketch and the queues learn of a hit only when eviction next
-//! looks at the entry. A miss costs more: W-TinyLFU counts it in the
-//! sketch, and the insert that usually follows weighs the newcomer against
-//! the main area's coldest entries. `BENCHMARKS.md` has the figures.
+//! A call first starts loading its key's index bucket, from an address each
+//! shard publishes for the purpose (racefree's `bucket_hint.rs`), so that
+//! the load overlaps taking the lock: hits on 2 and 8 threads rose 12 to
+//! 20 % with it. A hit then takes the shard's lock shared, finds its entry in
+//! that bucket, counts in it and in the calling thread's own count (plain
+//! loads and stores; every 16th hit in a shard adds 16 to the shard's
+//! count, for the policy and [`Cache::stats`]), and clones the value. The
+//! lock is the only atomic read-modify-write of 15 hits in 16, where
+//! quick_cache's hit takes two; but the hit runs about twice quick_cache's
+//! instructions (some 190 against 95 in racefree-bench's hits at one
+//! thread, callgrind), which is why one thread trails it. The entry's count
+//! stops at 15, so a hot entry's line is only read, and stays shared
+//! between cores: on three 2-core machines, two Intel and one AMD, hits on
+//! 2 and 8 threads ran 1.0 to 2.3 times quick_cache's speed (0.6 to 1.2 on
+//! one thread). Under W-TinyLFU the frequency sketch and the queues learn
+//! of a hit only when eviction next looks at the entry. A miss costs more:
+//! W-TinyLFU counts it in the sketch, and the insert that usually follows
+//! weighs the newcomer against the main area's coldest entries.
+//! `BENCHMARKS.md` has the figures.
 //!
 //! # Example
 //!
