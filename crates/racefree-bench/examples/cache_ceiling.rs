@@ -176,11 +176,13 @@ fn round(make: fn() -> Box<dyn OneThread>, workload: SpeedWorkload, keys: &[u64]
 fn main() {
     let rounds: usize = match std::env::args().nth(1) {
         None => 15,
-        Some(arg) => arg
-            .parse()
-            .ok()
-            .filter(|&n| n > 0)
-            .unwrap_or_else(|| panic!("ROUNDS must be a whole number above 0, not {arg:?}")),
+        Some(arg) => match arg.parse() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                eprintln!("cache_ceiling: ROUNDS must be a whole number above 0, not {arg:?}");
+                std::process::exit(2);
+            }
+        },
     };
     for workload in SpeedWorkload::ALL {
         let keys = match workload {
