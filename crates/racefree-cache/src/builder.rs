@@ -22,8 +22,8 @@ use crate::removal::RemovalCause;
 /// 32.98 to 33.07 (16 runs). Its throughput moved within the noise: at 8
 /// threads, hits ran 1.24 to 1.57 times quick_cache's speed with 8 shards
 /// and 1.02 to 2.25 with 4, the 90/10 mix 0.46 to 0.49 and 0.43 to 0.49
-/// (three alternating runs). Caches of 4096 and more keep 16 shards per core on 2
-/// cores.
+/// (three alternating runs). Caches of 4096 and more keep 16 shards per
+/// core on 2 cores.
 const MIN_SHARE: u64 = 128;
 
 /// Shards per core by default (within [`MIN_SHARE`]). Two threads meet on
