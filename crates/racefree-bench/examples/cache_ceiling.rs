@@ -20,7 +20,6 @@ use std::time::Instant;
 
 use racefree_bench::adapter::Hasher;
 use racefree_bench::cache_speed::SpeedWorkload;
-use racefree_bench::distribution::Distribution;
 use racefree_cache::policy::TinyLfu;
 
 /// The `cache` command's default capacity and operations per run.
@@ -185,12 +184,8 @@ fn main() {
         },
     };
     for workload in SpeedWorkload::ALL {
-        let keys = match workload {
-            SpeedWorkload::Hits => Distribution::Uniform.draws(CAPACITY / 2, OPS, 0xcace_0000),
-            SpeedWorkload::ReadInsert => {
-                Distribution::Zipf(1.0).draws(16 * CAPACITY, OPS, 0xcace_0000)
-            }
-        };
+        // Thread 0's keys in the `cache` command's runs.
+        let keys = workload.keys(CAPACITY, OPS, 0);
         let contenders = contenders(workload);
         let mut samples = vec![Vec::new(); contenders.len()];
         for _ in 0..rounds {

@@ -31,8 +31,8 @@ impl SpeedWorkload {
         }
     }
 
-    /// Each thread's keys, drawn before timing.
-    fn keys(self, capacity: u64, per_thread: usize, thread: usize) -> Vec<u64> {
+    /// Thread `thread`'s keys, drawn before timing.
+    pub fn keys(self, capacity: u64, per_thread: usize, thread: usize) -> Vec<u64> {
         let seed = 0xcace_0000 + thread as u64;
         match self {
             Self::Hits => Distribution::Uniform.draws(capacity / 2, per_thread, seed),
